@@ -1,0 +1,169 @@
+"""Regenerate what derives from solutions/, or check that the committed copies are fresh.
+
+    python -m graders.build student    # notebooks/ via nbgrader generate_assignment
+    python -m graders.build answers    # answers/ by executing each solution in a fresh kernel
+    python -m graders.build executed   # build/executed/: solutions run with their outputs (for the site)
+    python -m graders.build check      # exit 1 when notebooks/ or answers/ are stale
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from graders.course import make_course_dir, solution_notebooks
+from graders.paths import NOTEBOOKS_DIR, REPO_ROOT, answers_dir
+from graders.saving import ANSWER_FILE
+
+EXECUTED_DIR = REPO_ROOT / "build" / "executed"
+# Each notebook runs in under 20 s; a cell that takes minutes is a bug worth failing on.
+CELL_TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Execution:
+    """A solution notebook after a run: its cells with outputs and the answer file it dumped."""
+
+    notebook: nbformat.NotebookNode
+    answer_json: bytes | None
+
+
+def execute(notebook: Path, reference_dir: Path) -> Execution:
+    """Run a notebook top to bottom in a fresh kernel inside a scratch folder."""
+    with tempfile.TemporaryDirectory(prefix=f"run-{notebook.stem}-") as workdir:
+        node = nbformat.read(notebook, as_version=4)
+        client = NotebookClient(
+            node, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3", resources={"metadata": {"path": workdir}}
+        )
+        env = {**os.environ, "GRADERS_ANSWERS_DIR": str(reference_dir), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+        client.execute(env=env)
+        answer = Path(workdir) / ANSWER_FILE
+        return Execution(node, answer.read_bytes() if answer.exists() else None)
+
+
+def generate_student(notebooks: list[Path], out_dir: Path) -> list[Path]:
+    """Student versions through nbgrader generate_assignment, written to out_dir/NN_topic.ipynb."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory(prefix="course-") as root:
+        course = make_course_dir(Path(root), notebooks)
+        for notebook in notebooks:
+            _nbgrader(["generate_assignment", notebook.stem, "--no-db", "--force"], course)
+            target = out_dir / notebook.name
+            shutil.copyfile(course / "release" / notebook.stem / notebook.name, target)
+            written.append(target)
+    return written
+
+
+def generate_answers(notebooks: list[Path], out_dir: Path, jobs: int) -> list[Path]:
+    """Execute each solution with no reference present (self-checks stand aside) and keep its answer file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="no-reference-") as empty:
+        runs = _run_all(notebooks, Path(empty), jobs)
+    written = []
+    for notebook, run in zip(notebooks, runs, strict=True):
+        if run.answer_json is None:
+            raise RuntimeError(f"{notebook.name} did not write {ANSWER_FILE}")
+        target = out_dir / f"{notebook.stem}.json"
+        target.write_bytes(run.answer_json)
+        written.append(target)
+    return written
+
+
+def generate_executed(notebooks: list[Path], out_dir: Path, jobs: int) -> list[Path]:
+    """Execute each solution against the committed answers and save it with its outputs."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = _run_all(notebooks, answers_dir(), jobs)
+    for notebook, run in zip(notebooks, runs, strict=True):
+        nbformat.write(run.notebook, out_dir / notebook.name)
+    return [out_dir / notebook.name for notebook in notebooks]
+
+
+def stale_student_notebooks(notebooks: list[Path]) -> list[str]:
+    """Problems: student notebooks that differ from what nbgrader makes of the solutions now."""
+    with tempfile.TemporaryDirectory(prefix="student-") as fresh:
+        generate_student(notebooks, Path(fresh))
+        return [
+            f"notebooks/{notebook.name} is stale: run `make student`"
+            for notebook in notebooks
+            if not _same_bytes(Path(fresh) / notebook.name, NOTEBOOKS_DIR / notebook.name)
+        ]
+
+
+def stale_answers(runs: dict[str, Execution]) -> list[str]:
+    """Problems: answer files that differ from what the solutions dump now."""
+    problems = []
+    for name, run in runs.items():
+        committed = answers_dir() / f"{name}.json"
+        if run.answer_json is None:
+            problems.append(f"solutions/{name}.ipynb wrote no {ANSWER_FILE}")
+        elif not committed.exists() or committed.read_bytes() != run.answer_json:
+            problems.append(f"answers/{name}.json is stale: run `make answers`")
+    return problems
+
+
+def run_against_reference(notebooks: list[Path], jobs: int) -> dict[str, Execution]:
+    """Execute every solution with the committed answers as the reference."""
+    return dict(zip((n.stem for n in notebooks), _run_all(notebooks, answers_dir(), jobs), strict=True))
+
+
+def _run_all(notebooks: list[Path], reference_dir: Path, jobs: int) -> list[Execution]:
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(execute, notebooks, [reference_dir] * len(notebooks)))
+
+
+def _nbgrader(arguments: list[str], course: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *arguments], cwd=course, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def _same_bytes(first: Path, second: Path) -> bool:
+    return first.exists() and second.exists() and first.read_bytes() == second.read_bytes()
+
+
+def _selected(names: list[str]) -> list[Path]:
+    notebooks = solution_notebooks()
+    if not names:
+        return notebooks
+    chosen = [n for n in notebooks if n.stem in names]
+    unknown = set(names) - {n.stem for n in chosen}
+    if unknown:
+        raise SystemExit(f"no solution notebook named {', '.join(sorted(unknown))}")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m graders.build", description=__doc__.splitlines()[0])
+    parser.add_argument("target", choices=["student", "answers", "executed", "check"])
+    parser.add_argument("notebooks", nargs="*", help="notebook names like 00_autograd (default: all)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="notebooks executed at once")
+    args = parser.parse_args(argv)
+    notebooks = _selected(args.notebooks)
+    if args.target == "student":
+        written = generate_student(notebooks, NOTEBOOKS_DIR)
+    elif args.target == "answers":
+        written = generate_answers(notebooks, answers_dir(), args.jobs)
+    elif args.target == "executed":
+        written = generate_executed(notebooks, EXECUTED_DIR, args.jobs)
+    else:
+        problems = stale_student_notebooks(notebooks) + stale_answers(run_against_reference(notebooks, args.jobs))
+        print("\n".join(problems) or f"notebooks/ and answers/ are up to date ({len(notebooks)} notebooks)")
+        return 1 if problems else 0
+    for path in written:
+        print(f"wrote {path.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Turn an answer mapping into per-key points and messages, using each notebook's specs."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graders import kinds
+from graders.loader import Rejected, load_answers
+from graders.paths import answers_dir
+from graders.tolerances import CLOSE, Tolerance
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one answer key is graded: its kind, tolerance, points and the likely mistake to suggest."""
+
+    kind: kinds.Kind
+    points: float
+    tolerance: Tolerance = CLOSE
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class KeyResult:
+    """Points earned for one key and the message that explains them."""
+
+    key: str
+    earned: float
+    points: float
+    message: str
+
+    @property
+    def passed(self) -> bool:
+        return self.earned == self.points
+
+
+class ReferenceUnavailable(LookupError):
+    """The reference answers are not on this machine (an instructor may keep them private)."""
+
+
+def load_reference(notebook: str) -> dict[str, Any]:
+    """The reference answers made by executing the solution notebook."""
+    path = answers_dir() / f"{notebook}.json"
+    if not path.is_file():
+        raise ReferenceUnavailable(f"no reference answers for {notebook} at {path}")
+    return load_answers(path)
+
+
+def grade_value(key: str, spec: Spec, expected: Any, answers: Mapping[str, Any]) -> KeyResult:
+    """Grade one key of a student's answers against its reference value."""
+    if key not in answers:
+        return KeyResult(key, 0.0, spec.points, "missing: did its task cell run before the answers were saved?")
+    value = answers[key]
+    if isinstance(value, Rejected):
+        return KeyResult(key, 0.0, spec.points, value.reason)
+    verdict = spec.kind(expected, value, spec.tolerance)
+    likely_mistake = verdict.diagnosis or (spec.hint if verdict.fraction < 1 else "")
+    message = verdict.message + (f" ({likely_mistake})" if likely_mistake else "")
+    return KeyResult(key, round(spec.points * verdict.fraction, 4), spec.points, message)
+
+
+def grade_answers(
+    specs: Mapping[str, Spec], reference: Mapping[str, Any], answers: Mapping[str, Any], keys: Iterable[str] | None = None
+) -> list[KeyResult]:
+    """Grade the given keys (all of the specs by default)."""
+    chosen = list(specs) if keys is None else list(keys)
+    return [grade_value(key, specs[key], reference[key], answers) for key in chosen]
+
+
+def total(results: Iterable[KeyResult]) -> tuple[float, float]:
+    """Points earned and points possible."""
+    results = list(results)
+    return round(sum(r.earned for r in results), 4), sum(r.points for r in results)
+
+
+def describe(result: KeyResult) -> str:
+    """One line a student can act on."""
+    mark = "✓" if result.passed else "✗"
+    return f"{mark} {result.key} [{result.earned:g}/{result.points:g}]: {result.message}"

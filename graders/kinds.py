@@ -1,0 +1,212 @@
+"""Comparison kinds: each compares a student's value with the reference and explains a mismatch.
+
+A kind is a function (expected, got, tolerance) -> Verdict. The fraction is the share of credit.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graders.tolerances import DIAGNOSIS_SHARE, Tolerance
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Share of credit earned, what was found, and the likely mistake when one is recognised."""
+
+    fraction: float
+    message: str
+    diagnosis: str = ""
+
+
+Kind = Callable[[Any, Any, Tolerance], Verdict]
+
+DIVERGED = "your values diverged (NaN or infinity): is the learning rate too large, or the sign of the step wrong?"
+
+
+class NotNumeric(ValueError):
+    """The student's value cannot be read as numbers."""
+
+
+def as_numbers(value: Any) -> np.ndarray:
+    """Read a number, nested list or array as a float64 array, or say why it is not one."""
+    if value is None:
+        raise NotNumeric("the value is None: did the cell that computes it run?")
+    if isinstance(value, str | dict):
+        raise NotNumeric(f"expected numbers, got a {type(value).__name__}")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise NotNumeric("expected numbers of one shape, got a ragged or non-numeric list") from None
+    return array
+
+
+def array(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """Every element within tolerance of the reference; shape must match exactly."""
+    reference = np.asarray(expected, dtype=np.float64)
+    try:
+        answer = as_numbers(got)
+    except NotNumeric as problem:
+        return Verdict(0.0, str(problem))
+    if answer.shape != reference.shape:
+        return Verdict(0.0, f"wrong shape: expected {reference.shape}, got {answer.shape}", _shape_hint(reference, answer))
+    if not np.all(np.isfinite(answer)):
+        return Verdict(0.0, DIVERGED)
+    matches = np.isclose(answer, reference, rtol=tolerance.rtol, atol=tolerance.atol)
+    if matches.all():
+        return Verdict(1.0, "matches the reference")
+    index = tuple(int(i) for i in np.argwhere(~matches)[0])
+    where = f" at index {list(index)}" if index else ""
+    message = f"differs{where}: expected {reference[index]:.6g}, got {answer[index]:.6g}"
+    return Verdict(0.0, message, diagnose(reference, answer, tolerance))
+
+
+def scalar(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """One number; a one-element list or array counts as that number."""
+    try:
+        answer = as_numbers(got)
+    except NotNumeric as problem:
+        return Verdict(0.0, str(problem))
+    if answer.size != 1:
+        return Verdict(0.0, f"expected a single number, got shape {answer.shape}")
+    return array(np.reshape(expected, ()), answer.reshape(()), tolerance)
+
+
+def at_most(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """A number no larger than the reference plus the tolerance (e.g. an objective near its optimum)."""
+    try:
+        answer = as_numbers(got)
+    except NotNumeric as problem:
+        return Verdict(0.0, str(problem))
+    if answer.size != 1:
+        return Verdict(0.0, f"expected a single number, got shape {answer.shape}")
+    value, bound = float(answer.reshape(())), float(np.reshape(expected, ()))
+    limit = bound + tolerance.atol + tolerance.rtol * abs(bound)
+    if not np.isfinite(value):
+        return Verdict(0.0, DIVERGED)
+    if value <= limit:
+        return Verdict(1.0, f"{value:.6g} is within tolerance of {bound:.6g}")
+    return Verdict(0.0, f"{value:.6g} is above the allowed {limit:.6g}", "did the optimisation run long enough?")
+
+
+def equal(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """Exactly the reference value: names, flags, counts (the tolerance is not used)."""
+    answer = got.tolist() if isinstance(got, np.ndarray) else got
+    if answer == expected:
+        return Verdict(1.0, "matches the reference")
+    return Verdict(0.0, f"expected {expected!r}, got {answer!r}")
+
+
+def trajectory(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """A list of steps; partial credit is the share of steps that match the reference."""
+    reference = [np.asarray(step, dtype=np.float64) for step in expected]
+    if not isinstance(got, list | tuple | np.ndarray) or np.ndim(got) == 0:
+        return Verdict(0.0, f"expected a list of {len(reference)} steps, got {type(got).__name__}")
+    steps = list(got)
+    matches = [index < len(steps) and _step_matches(ref, steps[index], tolerance) for index, ref in enumerate(reference)]
+    matched = sum(matches)
+    fraction = matched / max(len(reference), len(steps))
+    if fraction == 1.0:
+        return Verdict(1.0, f"all {len(reference)} steps match")
+    count = "" if len(steps) == len(reference) else f" (you recorded {len(steps)} steps, expected {len(reference)})"
+    first = matches.index(False) if False in matches else len(reference)
+    if first >= len(steps) or first >= len(reference):
+        return Verdict(fraction, f"{matched} of {len(reference)} steps match{count}", _trajectory_diagnosis(reference, steps, tolerance))
+    step = _readable_step(steps[first])
+    message = f"{matched} of {len(reference)} steps match{count}; first difference at step {first}: "
+    if step is None:
+        message += "that step is not a list of numbers of the reference's shape"
+    elif not np.all(np.isfinite(step)):
+        message += DIVERGED
+    else:
+        message += f"expected {_show_numbers(reference[first])}, got {_show_numbers(step)}"
+    return Verdict(fraction, message, _trajectory_diagnosis(reference, steps, tolerance))
+
+
+def sign_invariant_columns(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """Columns are directions defined up to sign: credit per column with |<u, u*>| close to 1."""
+    reference = np.asarray(expected, dtype=np.float64)
+    try:
+        answer = as_numbers(got)
+    except NotNumeric as problem:
+        return Verdict(0.0, str(problem))
+    if answer.shape != reference.shape or reference.ndim != 2:
+        return Verdict(0.0, f"wrong shape: expected {reference.shape}, got {answer.shape}", _shape_hint(reference, answer))
+    if not np.all(np.isfinite(answer)):
+        return Verdict(0.0, DIVERGED)
+    norms = np.linalg.norm(answer, axis=0)
+    unit = answer / np.where(norms > 0, norms, 1.0)
+    alignment = np.abs(np.sum(unit * reference / np.linalg.norm(reference, axis=0), axis=0))
+    aligned = 1.0 - alignment <= tolerance.atol
+    fraction = float(aligned.mean())
+    if aligned.all():
+        return Verdict(1.0, f"all {aligned.size} columns point along the reference directions (up to sign)")
+    column = int(np.argmin(aligned))
+    message = f"column {column} points elsewhere: |<u, u*>| = {alignment[column]:.4f}, expected 1"
+    return Verdict(fraction, message, "are the singular values (and their vectors) sorted in decreasing order?")
+
+
+def diagnose(reference: np.ndarray, answer: np.ndarray, tolerance: Tolerance) -> str:
+    """Name the likely mistake when the answer is the reference transformed in a typical way."""
+    def close(candidate: np.ndarray) -> bool:
+        return bool(np.allclose(candidate, reference, rtol=tolerance.rtol, atol=tolerance.atol))
+
+    if not np.any(answer):
+        return "it is all zeros: did the computation run, or was the gradient zeroed before you read it?"
+    if close(-answer):
+        return "the sign is flipped: did you forget the minus sign (or add one too many)?"
+    denominator = float(np.vdot(reference, reference))
+    if denominator > 0:
+        factor = float(np.vdot(reference, answer)) / denominator
+        if close(answer / factor):
+            if round(factor) >= 2 and abs(factor - round(factor)) < 1e-6:
+                return (f"it is exactly {round(factor)} times the reference: gradients accumulate across backward() "
+                        "calls until you zero them")
+            return f"it is the reference times {factor:.4g}: check a constant factor or the learning rate"
+    return ""
+
+
+def _trajectory_diagnosis(reference: list[np.ndarray], steps: list[Any], tolerance: Tolerance) -> str:
+    def share_matching(offset: int) -> float:
+        pairs = [(reference[i + offset], steps[i]) for i in range(len(steps)) if 0 <= i + offset < len(reference)]
+        return sum(_step_matches(ref, step, tolerance) for ref, step in pairs) / max(len(pairs), 1)
+
+    if share_matching(+1) >= DIAGNOSIS_SHARE:
+        return "your record runs one step ahead: record the value before you take the step"
+    if share_matching(-1) >= DIAGNOSIS_SHARE:
+        return "your record runs one step behind: record the value after the step, as the reference does"
+    readable = [_readable_step(step) for step in steps[: len(reference)]]
+    if readable and all(step is not None and step.shape == ref.shape for step, ref in zip(readable, reference, strict=False)):
+        return diagnose(np.stack(reference[: len(readable)]), np.stack(readable), tolerance)
+    return ""
+
+
+def _step_matches(reference: np.ndarray, step: Any, tolerance: Tolerance) -> bool:
+    answer = _readable_step(step)
+    return (
+        answer is not None
+        and answer.shape == reference.shape
+        and bool(np.all(np.isfinite(answer)))
+        and bool(np.allclose(answer, reference, rtol=tolerance.rtol, atol=tolerance.atol))
+    )
+
+
+def _readable_step(step: Any) -> np.ndarray | None:
+    try:
+        return as_numbers(step)
+    except NotNumeric:
+        return None
+
+
+def _shape_hint(reference: np.ndarray, answer: np.ndarray) -> str:
+    if reference.ndim == 2 and answer.shape == reference.shape[::-1]:
+        return "it is the transpose of what is expected"
+    if answer.size == reference.size:
+        return "same number of values in another shape: check a reshape or a missing/extra dimension"
+    return ""
+
+
+def _show_numbers(values: np.ndarray) -> str:
+    return np.array2string(values, precision=6, separator=", ", threshold=8)
