@@ -98,26 +98,35 @@ def stale_student_notebooks(notebooks: list[Path]) -> list[str]:
         ]
 
 
-def stale_answers(runs: dict[str, Execution]) -> list[str]:
-    """Problems: answer files that differ from what the solutions dump now."""
+def stale_answers(runs: dict[str, Execution | Exception]) -> list[str]:
+    """Problems: solutions that fail, and answer files that differ from what the solutions dump now."""
     problems = []
     for name, run in runs.items():
         committed = answers_dir() / f"{name}.json"
-        if run.answer_json is None:
+        if isinstance(run, Exception):
+            problems.append(f"solutions/{name}.ipynb fails against answers/{name}.json: {run}")
+        elif run.answer_json is None:
             problems.append(f"solutions/{name}.ipynb wrote no {ANSWER_FILE}")
         elif not committed.exists() or committed.read_bytes() != run.answer_json:
             problems.append(f"answers/{name}.json is stale: run `make answers`")
     return problems
 
 
-def run_against_reference(notebooks: list[Path], jobs: int) -> dict[str, Execution]:
-    """Execute every solution with the committed answers as the reference."""
-    return dict(zip((n.stem for n in notebooks), _run_all(notebooks, answers_dir(), jobs), strict=True))
+
+
+def run_many(notebooks: list[Path], reference_dir: Path, jobs: int) -> dict[str, Execution | Exception]:
+    """Execute notebooks in parallel; a notebook that fails yields its exception, not a lost batch."""
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {notebook.stem: pool.submit(execute, notebook, reference_dir) for notebook in notebooks}
+        return {name: future.exception() or future.result() for name, future in futures.items()}
 
 
 def _run_all(notebooks: list[Path], reference_dir: Path, jobs: int) -> list[Execution]:
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(execute, notebooks, [reference_dir] * len(notebooks)))
+    runs = run_many(notebooks, reference_dir, jobs)
+    failures = {name: run for name, run in runs.items() if isinstance(run, Exception)}
+    if failures:
+        raise RuntimeError("\n\n".join(f"{name} failed: {error}" for name, error in failures.items()))
+    return list(runs.values())
 
 
 def _nbgrader(arguments: list[str], course: Path) -> None:
@@ -157,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.target == "executed":
         written = generate_executed(notebooks, EXECUTED_DIR, args.jobs)
     else:
-        problems = stale_student_notebooks(notebooks) + stale_answers(run_against_reference(notebooks, args.jobs))
+        problems = stale_student_notebooks(notebooks) + stale_answers(run_many(notebooks, answers_dir(), args.jobs))
         print("\n".join(problems) or f"notebooks/ and answers/ are up to date ({len(notebooks)} notebooks)")
         return 1 if problems else 0
     for path in written:
