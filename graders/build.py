@@ -1,9 +1,9 @@
 """Regenerate what derives from solutions/, or check that the committed copies are fresh.
 
-    python -m graders.build student    # notebooks/ via nbgrader generate_assignment
-    python -m graders.build answers    # answers/ by executing each solution in a fresh kernel
-    python -m graders.build executed   # build/executed/: solutions run with their outputs (for the site)
-    python -m graders.build check      # exit 1 when notebooks/ or answers/ are stale
+python -m graders.build student    # notebooks/ via nbgrader generate_assignment
+python -m graders.build answers    # answers/ by executing each solution in a fresh kernel
+python -m graders.build executed   # build/executed/: solutions run with their outputs (for the site)
+python -m graders.build check      # exit 1 when notebooks/ or answers/ are stale
 """
 
 import argparse
@@ -41,9 +41,16 @@ def execute(notebook: Path, reference_dir: Path) -> Execution:
     with tempfile.TemporaryDirectory(prefix=f"run-{notebook.stem}-") as workdir:
         node = nbformat.read(notebook, as_version=4)
         client = NotebookClient(
-            node, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3", resources={"metadata": {"path": workdir}}
+            node,
+            timeout=CELL_TIMEOUT_SECONDS,
+            kernel_name="python3",
+            resources={"metadata": {"path": workdir}},
         )
-        env = {**os.environ, "GRADERS_ANSWERS_DIR": str(reference_dir), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+        env = {
+            **os.environ,
+            "GRADERS_ANSWERS_DIR": str(reference_dir),
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        }
         client.execute(env=env)
         answer = Path(workdir) / ANSWER_FILE
         return Execution(node, answer.read_bytes() if answer.exists() else None)
@@ -112,8 +119,6 @@ def stale_answers(runs: dict[str, Execution | Exception]) -> list[str]:
     return problems
 
 
-
-
 def run_many(notebooks: list[Path], reference_dir: Path, jobs: int) -> dict[str, Execution | Exception]:
     """Execute notebooks in parallel; a notebook that fails yields its exception, not a lost batch."""
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -131,7 +136,11 @@ def _run_all(notebooks: list[Path], reference_dir: Path, jobs: int) -> list[Exec
 
 def _nbgrader(arguments: list[str], course: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *arguments], cwd=course, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "nbgrader", *arguments],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}")
@@ -166,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.target == "executed":
         written = generate_executed(notebooks, EXECUTED_DIR, args.jobs)
     else:
-        problems = stale_student_notebooks(notebooks) + stale_answers(run_many(notebooks, answers_dir(), args.jobs))
+        problems = stale_student_notebooks(notebooks) + stale_answers(
+            run_many(notebooks, answers_dir(), args.jobs)
+        )
         print("\n".join(problems) or f"notebooks/ and answers/ are up to date ({len(notebooks)} notebooks)")
         return 1 if problems else 0
     for path in written:

@@ -49,7 +49,9 @@ def load_reference(notebook: str) -> dict[str, Any]:
 def grade_value(key: str, spec: Spec, expected: Any, answers: Mapping[str, Any]) -> KeyResult:
     """Grade one key of a student's answers against its reference value."""
     if key not in answers:
-        return KeyResult(key, 0.0, spec.points, "missing: did its task cell run before the answers were saved?")
+        return KeyResult(
+            key, 0.0, spec.points, "missing: did its task cell run before the answers were saved?"
+        )
     value = answers[key]
     if isinstance(value, Rejected):
         return KeyResult(key, 0.0, spec.points, value.reason)
@@ -60,7 +62,10 @@ def grade_value(key: str, spec: Spec, expected: Any, answers: Mapping[str, Any])
 
 
 def grade_answers(
-    specs: Mapping[str, Spec], reference: Mapping[str, Any], answers: Mapping[str, Any], keys: Iterable[str] | None = None
+    specs: Mapping[str, Spec],
+    reference: Mapping[str, Any],
+    answers: Mapping[str, Any],
+    keys: Iterable[str] | None = None,
 ) -> list[KeyResult]:
     """Grade the given keys (all of the specs by default)."""
     chosen = list(specs) if keys is None else list(keys)

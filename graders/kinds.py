@@ -23,7 +23,9 @@ class Verdict:
 
 Kind = Callable[[Any, Any, Tolerance], Verdict]
 
-DIVERGED = "your values diverged (NaN or infinity): is the learning rate too large, or the sign of the step wrong?"
+DIVERGED = (
+    "your values diverged (NaN or infinity): is the learning rate too large, or the sign of the step wrong?"
+)
 
 
 class NotNumeric(ValueError):
@@ -51,7 +53,11 @@ def array(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     except NotNumeric as problem:
         return Verdict(0.0, str(problem))
     if answer.shape != reference.shape:
-        return Verdict(0.0, f"wrong shape: expected {reference.shape}, got {answer.shape}", _shape_hint(reference, answer))
+        return Verdict(
+            0.0,
+            f"wrong shape: expected {reference.shape}, got {answer.shape}",
+            _shape_hint(reference, answer),
+        )
     if not np.all(np.isfinite(answer)):
         return Verdict(0.0, DIVERGED)
     matches = np.isclose(answer, reference, rtol=tolerance.rtol, atol=tolerance.atol)
@@ -88,7 +94,9 @@ def at_most(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
         return Verdict(0.0, DIVERGED)
     if value <= limit:
         return Verdict(1.0, f"{value:.6g} is within tolerance of {bound:.6g}")
-    return Verdict(0.0, f"{value:.6g} is above the allowed {limit:.6g}", "did the optimisation run long enough?")
+    return Verdict(
+        0.0, f"{value:.6g} is above the allowed {limit:.6g}", "did the optimisation run long enough?"
+    )
 
 
 def equal(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
@@ -105,15 +113,26 @@ def trajectory(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     if not isinstance(got, list | tuple | np.ndarray) or np.ndim(got) == 0:
         return Verdict(0.0, f"expected a list of {len(reference)} steps, got {type(got).__name__}")
     steps = list(got)
-    matches = [index < len(steps) and _step_matches(ref, steps[index], tolerance) for index, ref in enumerate(reference)]
+    matches = [
+        index < len(steps) and _step_matches(ref, steps[index], tolerance)
+        for index, ref in enumerate(reference)
+    ]
     matched = sum(matches)
     fraction = matched / max(len(reference), len(steps))
     if fraction == 1.0:
         return Verdict(1.0, f"all {len(reference)} steps match")
-    count = "" if len(steps) == len(reference) else f" (you recorded {len(steps)} steps, expected {len(reference)})"
+    count = (
+        ""
+        if len(steps) == len(reference)
+        else f" (you recorded {len(steps)} steps, expected {len(reference)})"
+    )
     first = matches.index(False) if False in matches else len(reference)
     if first >= len(steps) or first >= len(reference):
-        return Verdict(fraction, f"{matched} of {len(reference)} steps match{count}", _trajectory_diagnosis(reference, steps, tolerance))
+        return Verdict(
+            fraction,
+            f"{matched} of {len(reference)} steps match{count}",
+            _trajectory_diagnosis(reference, steps, tolerance),
+        )
     step = _readable_step(steps[first])
     message = f"{matched} of {len(reference)} steps match{count}; first difference at step {first}: "
     if step is None:
@@ -133,7 +152,11 @@ def sign_invariant_columns(expected: Any, got: Any, tolerance: Tolerance) -> Ver
     except NotNumeric as problem:
         return Verdict(0.0, str(problem))
     if answer.shape != reference.shape or reference.ndim != 2:
-        return Verdict(0.0, f"wrong shape: expected {reference.shape}, got {answer.shape}", _shape_hint(reference, answer))
+        return Verdict(
+            0.0,
+            f"wrong shape: expected {reference.shape}, got {answer.shape}",
+            _shape_hint(reference, answer),
+        )
     if not np.all(np.isfinite(answer)):
         return Verdict(0.0, DIVERGED)
     norms = np.linalg.norm(answer, axis=0)
@@ -145,14 +168,19 @@ def sign_invariant_columns(expected: Any, got: Any, tolerance: Tolerance) -> Ver
         return Verdict(1.0, f"all {aligned.size} columns point along the reference directions (up to sign)")
     column = int(np.argmin(aligned))
     message = f"column {column} points elsewhere: |<u, u*>| = {alignment[column]:.4f}, expected 1"
-    return Verdict(fraction, message, "are the singular values (and their vectors) sorted in decreasing order?")
+    return Verdict(
+        fraction, message, "are the singular values (and their vectors) sorted in decreasing order?"
+    )
 
 
 def diagnose(reference: np.ndarray, answer: np.ndarray, tolerance: Tolerance) -> str:
     """Name the likely mistake when the answer is the reference transformed in a typical way."""
+
     def close(candidate: np.ndarray) -> bool:
         return bool(np.allclose(candidate, reference, rtol=tolerance.rtol, atol=tolerance.atol))
 
+    if not np.all(np.isfinite(answer)):
+        return ""
     if not np.any(answer):
         return "it is all zeros: did the computation run, or was the gradient zeroed before you read it?"
     if close(-answer):
@@ -162,15 +190,19 @@ def diagnose(reference: np.ndarray, answer: np.ndarray, tolerance: Tolerance) ->
         factor = float(np.vdot(reference, answer)) / denominator
         if close(answer / factor):
             if round(factor) >= 2 and abs(factor - round(factor)) < 1e-6:
-                return (f"it is exactly {round(factor)} times the reference: gradients accumulate across backward() "
-                        "calls until you zero them")
+                return (
+                    f"it is exactly {round(factor)} times the reference: gradients accumulate across "
+                    "backward() calls until you zero them"
+                )
             return f"it is the reference times {factor:.4g}: check a constant factor or the learning rate"
     return ""
 
 
 def _trajectory_diagnosis(reference: list[np.ndarray], steps: list[Any], tolerance: Tolerance) -> str:
     def share_matching(offset: int) -> float:
-        pairs = [(reference[i + offset], steps[i]) for i in range(len(steps)) if 0 <= i + offset < len(reference)]
+        pairs = [
+            (reference[i + offset], steps[i]) for i in range(len(steps)) if 0 <= i + offset < len(reference)
+        ]
         return sum(_step_matches(ref, step, tolerance) for ref, step in pairs) / max(len(pairs), 1)
 
     if share_matching(+1) >= DIAGNOSIS_SHARE:
@@ -178,7 +210,9 @@ def _trajectory_diagnosis(reference: list[np.ndarray], steps: list[Any], toleran
     if share_matching(-1) >= DIAGNOSIS_SHARE:
         return "your record runs one step behind: record the value after the step, as the reference does"
     readable = [_readable_step(step) for step in steps[: len(reference)]]
-    if readable and all(step is not None and step.shape == ref.shape for step, ref in zip(readable, reference, strict=False)):
+    if readable and all(
+        step is not None and step.shape == ref.shape for step, ref in zip(readable, reference, strict=False)
+    ):
         return diagnose(np.stack(reference[: len(readable)]), np.stack(readable), tolerance)
     return ""
 
@@ -210,3 +244,29 @@ def _shape_hint(reference: np.ndarray, answer: np.ndarray) -> str:
 
 def _show_numbers(values: np.ndarray) -> str:
     return np.array2string(values, precision=6, separator=", ", threshold=8)
+
+
+def near_zero(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """A number whose true value is zero (a gap to a known optimum): |got| <= tolerance.atol.
+
+    The reference only approaches zero, so its own value is not compared. A miss above zero falls back
+    on the spec's hint; one below zero means the optimum subtracted was the wrong one.
+    """
+    try:
+        answer = as_numbers(got)
+    except NotNumeric as problem:
+        return Verdict(0.0, str(problem))
+    if answer.size != 1:
+        return Verdict(0.0, f"expected a single number, got shape {answer.shape}")
+    value = float(answer.reshape(()))
+    if not np.isfinite(value):
+        return Verdict(0.0, DIVERGED)
+    if abs(value) <= tolerance.atol:
+        return Verdict(1.0, f"{value:.3g} is within {tolerance.atol:g} of zero")
+    if value > 0:
+        return Verdict(0.0, f"{value:.6g} is above zero by more than {tolerance.atol:g}")
+    return Verdict(
+        0.0,
+        f"{value:.6g} is below zero by more than {tolerance.atol:g}",
+        "a gap to the optimum cannot be negative: is the optimal value you subtracted the right one?",
+    )

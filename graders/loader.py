@@ -17,7 +17,9 @@ import numpy as np
 
 from graders import limits
 
-TORCH_TENSOR_MESSAGE = "you stored a torch tensor; use .detach().numpy() (graders.save_answers does this for you)"
+TORCH_TENSOR_MESSAGE = (
+    "you stored a torch tensor; use .detach().numpy() (graders.save_answers does this for you)"
+)
 NDARRAY_FIELDS = frozenset({"__ndarray__", "dtype", "shape", "Corder", "endian"})
 ENDIANNESS = {"little": "<", "big": ">", "native": "="}
 
@@ -113,7 +115,9 @@ class _ElementBudget:
 
     def take(self, count: int, where: str) -> None:
         if count > self.remaining:
-            raise _RejectValue(f"{where}: the file holds more than {limits.MAX_TOTAL_ELEMENTS:,} array elements")
+            raise _RejectValue(
+                f"{where}: the file holds more than {limits.MAX_TOTAL_ELEMENTS:,} array elements"
+            )
         self.remaining -= count
 
 
@@ -128,14 +132,18 @@ def _decode_value(value: Any, where: str, depth: int, budget: _ElementBudget) ->
     if depth > limits.MAX_NESTING_DEPTH:
         raise _RejectValue(f"{where}: nested deeper than {limits.MAX_NESTING_DEPTH} levels")
     if isinstance(value, list):
-        return [_decode_value(item, f"{where}[{index}]", depth + 1, budget) for index, item in enumerate(value)]
+        return [
+            _decode_value(item, f"{where}[{index}]", depth + 1, budget) for index, item in enumerate(value)
+        ]
     if isinstance(value, dict):
         markers = [name for name in value if name.startswith("__") and name.endswith("__")]
         if "__ndarray__" in markers:
             return _decode_ndarray(value, where, budget)
         if markers:
             raise _RejectValue(_describe_marker(value, markers[0], where))
-        return {name: _decode_value(item, f"{where}.{name}", depth + 1, budget) for name, item in value.items()}
+        return {
+            name: _decode_value(item, f"{where}.{name}", depth + 1, budget) for name, item in value.items()
+        }
     return value
 
 
@@ -145,8 +153,11 @@ def _describe_marker(value: dict[str, Any], marker: str, where: str) -> str:
         module = instance_type[0] if isinstance(instance_type, list) and instance_type else ""
         if isinstance(module, str) and module.split(".")[0] == "torch":
             return f"{where}: {TORCH_TENSOR_MESSAGE}"
-        return f"{where}: a stored Python object ({_show(instance_type)}) is not accepted; store numbers or arrays"
-    return f"{where}: json_tricks entry {_show(marker)} is not accepted; store numbers, lists or numeric arrays"
+        stored = _show(instance_type)
+        return f"{where}: a stored Python object ({stored}) is not accepted; store numbers or arrays"
+    return (
+        f"{where}: json_tricks entry {_show(marker)} is not accepted; store numbers, lists or numeric arrays"
+    )
 
 
 def _decode_ndarray(value: dict[str, Any], where: str, budget: _ElementBudget) -> np.ndarray:
@@ -166,13 +177,17 @@ def _decode_ndarray(value: dict[str, Any], where: str, budget: _ElementBudget) -
     except (ValueError, TypeError, OverflowError) as error:
         raise _RejectValue(f"{where}: array data does not fit dtype {dtype}: {error}") from None
     if array.shape != shape:
-        raise _RejectValue(f"{where}: array declares shape {list(shape)} but its data has shape {list(array.shape)}")
+        raise _RejectValue(
+            f"{where}: array declares shape {list(shape)} but its data has shape {list(array.shape)}"
+        )
     return array
 
 
 def _allowed_dtype(dtype: Any, where: str) -> np.dtype:
     if not isinstance(dtype, str) or dtype not in limits.ALLOWED_DTYPES:
-        raise _RejectValue(f"{where}: array dtype {_show(dtype)} is not allowed; only plain numeric dtypes are")
+        raise _RejectValue(
+            f"{where}: array dtype {_show(dtype)} is not allowed; only plain numeric dtypes are"
+        )
     return np.dtype(dtype)
 
 
@@ -183,7 +198,9 @@ def _checked_shape(shape: Any, where: str) -> tuple[int, ...]:
     if not valid:
         raise _RejectValue(f"{where}: array shape {_show(shape)} is not a list of non-negative integers")
     if len(shape) > limits.MAX_ARRAY_DIMENSIONS:
-        raise _RejectValue(f"{where}: array has {len(shape)} dimensions, more than {limits.MAX_ARRAY_DIMENSIONS}")
+        raise _RejectValue(
+            f"{where}: array has {len(shape)} dimensions, more than {limits.MAX_ARRAY_DIMENSIONS}"
+        )
     if math.prod(shape) > limits.MAX_ARRAY_ELEMENTS:
         raise _RejectValue(f"{where}: array shape {shape} exceeds {limits.MAX_ARRAY_ELEMENTS:,} elements")
     return tuple(shape)
@@ -218,7 +235,9 @@ def _array_from_base64(
     except binascii.Error:
         raise _RejectValue(f"{where}: array data is not valid base64") from None
     if len(payload) != expected_bytes:
-        raise _RejectValue(f"{where}: array data has {len(payload)} bytes, shape {list(shape)} needs {expected_bytes}")
+        raise _RejectValue(
+            f"{where}: array data has {len(payload)} bytes, shape {list(shape)} needs {expected_bytes}"
+        )
     typed = dtype.newbyteorder(ENDIANNESS[endian])
     return np.frombuffer(payload, dtype=typed).astype(dtype).reshape(shape)
 

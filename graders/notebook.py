@@ -36,11 +36,17 @@ def dump_answers(notebook: str, namespace: Mapping[str, Any]) -> None:
     answers = collect_answers(namespace, keys)
     path = save_answers(answers, ANSWER_FILE)
     missing = [key for key in keys if key not in answers]
-    print(f"saved {len(answers)} of {len(keys)} answers to {path}" + (f"; missing: {', '.join(missing)}" if missing else ""))
+    print(
+        f"saved {len(answers)} of {len(keys)} answers to {path}"
+        + (f"; missing: {', '.join(missing)}" if missing else "")
+    )
 
 
 def grade(notebook: str, *keys: str) -> float:
-    """A graded test cell: score keys of .answer.json, print why, return the points (nbgrader's partial credit)."""
+    """A graded test cell: score keys of .answer.json, print why, return the points earned.
+
+    nbgrader reads the returned number as the cell's partial credit.
+    """
     try:
         with _quiet():
             results = _grade_dumped(notebook, keys)

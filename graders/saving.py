@@ -26,7 +26,9 @@ def to_plain(value: Any, where: str = "answer") -> Any:
         return {str(key): to_plain(item, f"{where}[{key!r}]") for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [to_plain(item, f"{where}[{index}]") for index, item in enumerate(value)]
-    raise TypeError(f"{where} is a {type(value).__name__}, which cannot be graded; store numbers, arrays or tensors")
+    raise TypeError(
+        f"{where} is a {type(value).__name__}, which cannot be graded; store numbers, arrays or tensors"
+    )
 
 
 def save_answers(answers: Mapping[str, Any], path: str | Path = ANSWER_FILE) -> Path:

@@ -10,7 +10,9 @@ PIN = re.compile(r"^\s*-\s+([A-Za-z0-9_.\-]+==[^\s#]+)\s*$")
 
 def pyproject_pins() -> set[str]:
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    return set(project["dependencies"]) | {pin for group in project["optional-dependencies"].values() for pin in group}
+    return set(project["dependencies"]) | {
+        pin for group in project["optional-dependencies"].values() for pin in group
+    }
 
 
 def environment_pins() -> set[str]:

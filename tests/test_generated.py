@@ -1,4 +1,4 @@
-"""solutions/ is the one source: every solution runs clean, and notebooks/ and answers/ match what it makes now."""
+"""solutions/ is the one source: every solution runs clean; notebooks/ and answers/ match what it makes."""
 
 import re
 
@@ -21,7 +21,9 @@ def test_the_course_has_notebooks() -> None:
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_solution_runs_in_a_fresh_kernel_and_reproduces_its_answers(name: str, executed_solutions: dict) -> None:
+def test_solution_runs_in_a_fresh_kernel_and_reproduces_its_answers(
+    name: str, executed_solutions: dict
+) -> None:
     run = executed_solutions[name]
     assert not isinstance(run, Exception), f"{name} failed to execute: {run}"
     assert stale_answers({name: run}) == []

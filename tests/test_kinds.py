@@ -20,7 +20,11 @@ def test_array_one_wrong_element_is_located() -> None:
     wrong[1, 2] = 141.0
     verdict = kinds.array(REFERENCE, wrong, CLOSE)
     assert verdict.fraction == 0.0
-    assert "index [1, 2]" in verdict.message and "expected 140" in verdict.message and "got 141" in verdict.message
+    assert (
+        "index [1, 2]" in verdict.message
+        and "expected 140" in verdict.message
+        and "got 141" in verdict.message
+    )
 
 
 def test_array_wrong_shape_names_both_shapes_and_a_transpose() -> None:
@@ -75,7 +79,10 @@ def test_at_most_allows_reaching_the_bound_not_exceeding_it() -> None:
 
 
 def test_equal_compares_names_and_flags_exactly() -> None:
-    assert kinds.equal(["MulBackward0", "AccumulateGrad"], ["MulBackward0", "AccumulateGrad"], EXACT).fraction == 1
+    assert (
+        kinds.equal(["MulBackward0", "AccumulateGrad"], ["MulBackward0", "AccumulateGrad"], EXACT).fraction
+        == 1
+    )
     assert kinds.equal([True, False], [True, True], EXACT).fraction == 0
     assert kinds.equal([True, False], np.array([True, False]), EXACT).fraction == 1
 
@@ -122,7 +129,11 @@ def test_sign_invariant_columns_ignore_signs_but_not_directions() -> None:
     assert kinds.sign_invariant_columns(basis, flipped, DIRECTION).fraction == 1.0
     swapped = basis[:, [1, 0, 2]]
     verdict = kinds.sign_invariant_columns(basis, swapped, DIRECTION)
-    assert verdict.fraction == pytest.approx(1 / 3) and "column 0" in verdict.message and "sorted" in verdict.diagnosis
+    assert (
+        verdict.fraction == pytest.approx(1 / 3)
+        and "column 0" in verdict.message
+        and "sorted" in verdict.diagnosis
+    )
 
 
 SPECS = {
@@ -138,7 +149,9 @@ def test_missing_key_scores_zero_and_says_missing() -> None:
 
 
 def test_rejected_value_reports_the_loader_reason() -> None:
-    result = grade_value("X_grad", SPECS["X_grad"], REFERENCE, {"X_grad": Rejected("'X_grad': you stored a torch tensor")})
+    result = grade_value(
+        "X_grad", SPECS["X_grad"], REFERENCE, {"X_grad": Rejected("'X_grad': you stored a torch tensor")}
+    )
     assert result.earned == 0.0 and "torch tensor" in result.message
 
 

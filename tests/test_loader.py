@@ -32,9 +32,15 @@ def gzip_bomb_array() -> dict:
 # Each value, stored under key "answer", must come back as Rejected with a message containing the text.
 HOSTILE_VALUES = {
     "enum": ({"__enum__": {"__enum_instance_type__": ["colorsys", "ONE_THIRD"], "name": "x"}}, "__enum__"),
-    "numpy_call_by_dtype": ({"__ndarray__": "/etc/passwd", "dtype": "fromfile", "shape": []}, "dtype 'fromfile'"),
+    "numpy_call_by_dtype": (
+        {"__ndarray__": "/etc/passwd", "dtype": "fromfile", "shape": []},
+        "dtype 'fromfile'",
+    ),
     "numpy_load_by_dtype": ({"__ndarray__": "x.npy", "dtype": "load", "shape": []}, "dtype 'load'"),
-    "object_dtype_huge": ({"__ndarray__": [], "dtype": "object", "shape": [100_000, 100_000]}, "dtype 'object'"),
+    "object_dtype_huge": (
+        {"__ndarray__": [], "dtype": "object", "shape": [100_000, 100_000]},
+        "dtype 'object'",
+    ),
     "huge_declared_shape": ({"__ndarray__": [], "dtype": "float64", "shape": [100_000, 100_000]}, "exceeds"),
     "b64_gzip_bomb": (gzip_bomb_array(), "compressed arrays"),
     "base64_length_mismatch": ({"__ndarray__": "b64:AAAA", "dtype": "float64", "shape": [4]}, "bytes"),
@@ -45,7 +51,10 @@ HOSTILE_VALUES = {
     "set_marker": ({"__set__": [1, 2]}, "__set__"),
     "nested_object": ([1, {"inner": {"__instance_type__": ["colorsys", "x"], "attributes": {}}}], "colorsys"),
     "torch_tensor": ({"__instance_type__": ["torch", "Tensor"], "attributes": {}}, TORCH_TENSOR_MESSAGE),
-    "torch_parameter": ({"__instance_type__": ["torch.nn.parameter", "Parameter"], "attributes": {}}, "torch tensor"),
+    "torch_parameter": (
+        {"__instance_type__": ["torch.nn.parameter", "Parameter"], "attributes": {}},
+        "torch tensor",
+    ),
 }
 
 # Each raw file must raise AnswerFileError with a message containing the text.
@@ -99,7 +108,9 @@ def test_deleting_gadget_is_real_for_json_tricks_but_harmless_here(tmp_path: Pat
     hostile = json.dumps({"answer": deleting_gadget(victim)})
     unsafe = "import gc, json_tricks, sys; json_tricks.loads(sys.argv[1]); gc.collect()"
     subprocess.run([sys.executable, "-c", unsafe, hostile], capture_output=True, check=False)
-    assert not victim.exists(), "json_tricks' default loader should have deleted the victim (the attack is real)"
+    assert not victim.exists(), (
+        "json_tricks' default loader should have deleted the victim (the attack is real)"
+    )
 
     victim.write_text("precious")
     answers = loads_answers(hostile)
@@ -135,8 +146,10 @@ def test_missing_file_names_the_dump_cell(tmp_path: Path) -> None:
 
 
 def test_nan_and_infinity_load_as_numbers() -> None:
-    answers = loads_answers('{"a": NaN, "b": [Infinity, -Infinity], '
-                            '"c": {"__ndarray__": [NaN, 1.0], "dtype": "float64", "shape": [2]}}')
+    answers = loads_answers(
+        '{"a": NaN, "b": [Infinity, -Infinity], '
+        '"c": {"__ndarray__": [NaN, 1.0], "dtype": "float64", "shape": [2]}}'
+    )
     assert np.isnan(answers["a"]) and answers["b"] == [float("inf"), float("-inf")]
     assert np.isnan(answers["c"][0]) and answers["c"][1] == 1.0
 
@@ -152,7 +165,9 @@ def test_json_tricks_formats_round_trip(tmp_path: Path) -> None:
     }
     for compact in (False, True):
         path = tmp_path / f"compact-{compact}.json"
-        stored = original if compact else {**original, "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3))}
+        stored = (
+            original if compact else {**original, "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3))}
+        )
         path.write_text(json_tricks.dumps(stored, properties={"ndarray_compact": compact}))
         loaded = load_answers(path)
         for key, value in stored.items():
@@ -165,8 +180,11 @@ def test_json_tricks_formats_round_trip(tmp_path: Path) -> None:
 def test_save_answers_converts_tensors_and_stays_readable_by_json_tricks(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     path = save_answers(
-        {"grad": torch.ones(2, 3, requires_grad=True) * 2, "history": [torch.tensor([1.0]), torch.tensor([2.0])],
-         "value": np.float32(1.5)},
+        {
+            "grad": torch.ones(2, 3, requires_grad=True) * 2,
+            "history": [torch.tensor([1.0]), torch.tensor([2.0])],
+            "value": np.float32(1.5),
+        },
         tmp_path / ".answer.json",
     )
     ours, theirs = load_answers(path), json_tricks.load(str(path))
