@@ -45,6 +45,17 @@ def as_numbers(value: Any) -> np.ndarray:
     return array
 
 
+def single_number(value: Any) -> float:
+    """The one finite number in a float or a one-element list or array, or NotNumeric saying why not."""
+    answer = as_numbers(value)
+    if answer.size != 1:
+        raise NotNumeric(f"expected a single number, got shape {answer.shape}")
+    number = float(answer.reshape(()))
+    if not np.isfinite(number):
+        raise NotNumeric(DIVERGED)
+    return number
+
+
 def array(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     """Every element within tolerance of the reference; shape must match exactly."""
     reference = np.asarray(expected, dtype=np.float64)
@@ -72,30 +83,45 @@ def array(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
 def scalar(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     """One number; a one-element list or array counts as that number."""
     try:
-        answer = as_numbers(got)
+        value = single_number(got)
     except NotNumeric as problem:
         return Verdict(0.0, str(problem))
-    if answer.size != 1:
-        return Verdict(0.0, f"expected a single number, got shape {answer.shape}")
-    return array(np.reshape(expected, ()), answer.reshape(()), tolerance)
+    return array(np.reshape(expected, ()), value, tolerance)
 
 
 def at_most(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     """A number no larger than the reference plus the tolerance (e.g. an objective near its optimum)."""
     try:
-        answer = as_numbers(got)
+        value = single_number(got)
     except NotNumeric as problem:
         return Verdict(0.0, str(problem))
-    if answer.size != 1:
-        return Verdict(0.0, f"expected a single number, got shape {answer.shape}")
-    value, bound = float(answer.reshape(())), float(np.reshape(expected, ()))
+    bound = float(np.reshape(expected, ()))
     limit = bound + tolerance.atol + tolerance.rtol * abs(bound)
-    if not np.isfinite(value):
-        return Verdict(0.0, DIVERGED)
     if value <= limit:
         return Verdict(1.0, f"{value:.6g} is within tolerance of {bound:.6g}")
     return Verdict(
         0.0, f"{value:.6g} is above the allowed {limit:.6g}", "did the optimisation run long enough?"
+    )
+
+
+def near_zero(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """A number whose true value is zero (a gap to a known optimum): |got| <= tolerance.atol.
+
+    The reference only approaches zero, so its own value is not compared. A miss above zero falls back
+    on the spec's hint; one below zero means the optimum subtracted was the wrong one.
+    """
+    try:
+        value = single_number(got)
+    except NotNumeric as problem:
+        return Verdict(0.0, str(problem))
+    if abs(value) <= tolerance.atol:
+        return Verdict(1.0, f"{value:.3g} is within {tolerance.atol:g} of zero")
+    if value > 0:
+        return Verdict(0.0, f"{value:.6g} is above zero by more than {tolerance.atol:g}")
+    return Verdict(
+        0.0,
+        f"{value:.6g} is below zero by more than {tolerance.atol:g}",
+        "a gap to the optimum cannot be negative: is the optimal value you subtracted the right one?",
     )
 
 
@@ -244,29 +270,3 @@ def _shape_hint(reference: np.ndarray, answer: np.ndarray) -> str:
 
 def _show_numbers(values: np.ndarray) -> str:
     return np.array2string(values, precision=6, separator=", ", threshold=8)
-
-
-def near_zero(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
-    """A number whose true value is zero (a gap to a known optimum): |got| <= tolerance.atol.
-
-    The reference only approaches zero, so its own value is not compared. A miss above zero falls back
-    on the spec's hint; one below zero means the optimum subtracted was the wrong one.
-    """
-    try:
-        answer = as_numbers(got)
-    except NotNumeric as problem:
-        return Verdict(0.0, str(problem))
-    if answer.size != 1:
-        return Verdict(0.0, f"expected a single number, got shape {answer.shape}")
-    value = float(answer.reshape(()))
-    if not np.isfinite(value):
-        return Verdict(0.0, DIVERGED)
-    if abs(value) <= tolerance.atol:
-        return Verdict(1.0, f"{value:.3g} is within {tolerance.atol:g} of zero")
-    if value > 0:
-        return Verdict(0.0, f"{value:.6g} is above zero by more than {tolerance.atol:g}")
-    return Verdict(
-        0.0,
-        f"{value:.6g} is below zero by more than {tolerance.atol:g}",
-        "a gap to the optimum cannot be negative: is the optimal value you subtracted the right one?",
-    )
