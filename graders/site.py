@@ -1,0 +1,159 @@
+"""The course site: each solution notebook rendered with its outputs and plots, and an index to start from.
+
+python -m graders.build executed   # first: the solutions run, with outputs, into build/executed/
+python -m graders.site             # then: build/site/ (index.html, a page per notebook, downloads)
+"""
+
+import copy
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import mathjax
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+from graders.build import EXECUTED_DIR
+from graders.course import solution_notebooks
+from graders.paths import NOTEBOOKS_DIR, REPO_ROOT
+
+SITE_DIR = REPO_ROOT / "build" / "site"
+TEMPLATES_DIR = Path(__file__).with_name("site_templates")
+# MathJax's browser build as its release ships it (package django-static-mathjax), the files a CDN serves.
+MATHJAX_DIR = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+OBJECTIVES_HEADING = "**Learning objectives.**"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """What the index says about one notebook, taken from its first markdown cell."""
+
+    name: str
+    title: str
+    introduction: str
+    objectives: str
+
+    @property
+    def href(self) -> str:
+        """The notebook's page in the site."""
+        return f"{self.name}.html"
+
+    @property
+    def download(self) -> str:
+        """The student notebook's copy in the site."""
+        return f"notebooks/{self.name}.ipynb"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A notebook's page: its lesson, and the lessons before and after it for the navigation bar."""
+
+    lesson: Lesson
+    previous: Lesson | None
+    next: Lesson | None
+
+
+def describe(name: str, notebook: nbformat.NotebookNode) -> Lesson:
+    """Title, introduction and learning objectives from the first markdown cell (as HTML)."""
+    first = next((cell.source for cell in notebook.cells if cell.cell_type == "markdown"), "")
+    heading, _, body = first.partition("\n")
+    introduction, found, rest = body.partition(OBJECTIVES_HEADING)
+    if not heading.startswith("# ") or not found:
+        raise ValueError(
+            f"{name}: the first markdown cell must open with a '# NN · Title' heading "
+            f"and hold a '{OBJECTIVES_HEADING}' paragraph"
+        )
+    # The objectives end where the next bold-led paragraph ("**How this notebook works.**") begins.
+    objectives = markdown2html_mistune(found + rest.split("\n\n**", 1)[0])
+    # Plain text for the browser tab and the navigation bar: "02 · torch.optim", not "`torch.optim`".
+    title = heading.removeprefix("# ").strip().replace("`", "")
+    return Lesson(name, title, markdown2html_mistune(introduction), objectives)
+
+
+def load_executed(solutions: list[Path], executed_dir: Path) -> dict[str, nbformat.NotebookNode]:
+    """The executed copy of every solution, refusing copies that are missing or older than their source."""
+    executed = {}
+    for solution in solutions:
+        copy_path = executed_dir / solution.name
+        if not copy_path.exists() or copy_path.stat().st_mtime < solution.stat().st_mtime:
+            raise SystemExit(
+                f"{copy_path} is missing or older than {solution}: "
+                "run `make site` (or `python -m graders.build executed` first)"
+            )
+        executed[solution.stem] = nbformat.read(copy_path, as_version=4)
+    return executed
+
+
+def build_site(executed: dict[str, nbformat.NotebookNode], out_dir: Path) -> None:
+    """Write the index, one page per notebook (in the given order), the downloads and MathJax to out_dir."""
+    lessons = [describe(name, notebook) for name, notebook in executed.items()]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    exporter = notebook_exporter()
+    for page in map(Page, lessons, [None, *lessons], [*lessons[1:], None]):
+        html = render_notebook(exporter, executed[page.lesson.name], page)
+        (out_dir / page.lesson.href).write_text(html, encoding="utf-8")
+    (out_dir / "index.html").write_text(render_index(lessons), encoding="utf-8")
+    copy_assets(lessons, out_dir)
+
+
+def notebook_exporter() -> HTMLExporter:
+    """nbconvert's lab template with the course's navigation and offline MathJax; every image embedded."""
+    return HTMLExporter(
+        template_name="lab",
+        template_file="course_notebook.html.j2",
+        extra_template_paths=[str(TEMPLATES_DIR)],
+        embed_images=True,
+    )
+
+
+def render_notebook(exporter: HTMLExporter, notebook: nbformat.NotebookNode, page: Page) -> str:
+    """One notebook as a standalone HTML page."""
+    resources = {"metadata": {"name": page.lesson.title}, "page": page}
+    html, _ = exporter.from_notebook_node(without_widgets(notebook), resources=resources)
+    return html
+
+
+def without_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy without widget views: progress bars need a live kernel, and their script loads from a CDN."""
+    static = copy.deepcopy(notebook)
+    static.metadata.pop("widgets", None)
+    for cell in static.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [output for output in cell.outputs if WIDGET_VIEW not in output.get("data", {})]
+    return static
+
+
+def render_index(lessons: list[Lesson]) -> str:
+    """The index page: how to start, then every notebook with what it teaches."""
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True)
+    return environment.get_template("course_index.html.j2").render(lessons=lessons)
+
+
+def copy_assets(lessons: list[Lesson], out_dir: Path) -> None:
+    """Copy the student notebooks, the stylesheet and MathJax next to the pages."""
+    downloads = out_dir / "notebooks"
+    downloads.mkdir(exist_ok=True)
+    for lesson in lessons:
+        student = NOTEBOOKS_DIR / f"{lesson.name}.ipynb"
+        if not student.exists():
+            raise SystemExit(f"notebooks/{student.name} is missing: run `make student`")
+        shutil.copyfile(student, downloads / student.name)
+    shutil.copyfile(TEMPLATES_DIR / "site.css", out_dir / "site.css")
+    shutil.copytree(MATHJAX_DIR, out_dir / "mathjax", dirs_exist_ok=True)
+
+
+def main() -> int:
+    executed = load_executed(solution_notebooks(), EXECUTED_DIR)
+    # Pages of notebooks that were renamed or removed must not linger.
+    shutil.rmtree(SITE_DIR, ignore_errors=True)
+    build_site(executed, SITE_DIR)
+    print(f"wrote {(SITE_DIR / 'index.html').relative_to(REPO_ROOT)} and {len(executed)} notebook pages")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Notebooks in git carry no outputs or execution counts: diffs stay readable and nothing run leaks out."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from graders.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
+
+COMMITTED = sorted([*SOLUTIONS_DIR.glob("*.ipynb"), *NOTEBOOKS_DIR.glob("*.ipynb")])
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_committed_notebook_has_no_outputs_or_execution_counts(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    run = [cell.id for cell in code if cell.outputs or cell.execution_count is not None]
+    assert run == [], f"cells {run} were saved after running: `.venv/bin/nbstripout --keep-id {path}`"

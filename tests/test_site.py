@@ -1,0 +1,223 @@
+"""The course site as a reader meets it: built from the executed solutions, opened in headless Chromium."""
+
+import functools
+import http.server
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from graders.build import Execution
+from graders.course import solution_notebooks
+from graders.paths import NOTEBOOKS_DIR, REPO_ROOT
+from graders.site import build_site, describe, load_executed
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium reaches out at start-up, and this sandbox refuses it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS_DIR = REPO_ROOT / "build" / "site-screenshots"
+NOTEBOOKS = [path.stem for path in solution_notebooks()]
+# What a page shows once MathJax has typeset it. A TeX error becomes an SVG node marked data-mjx-error.
+RENDERED = """() => MathJax.startup.promise.then(() => ({
+    math: document.querySelectorAll("mjx-container").length,
+    mathErrors: document.querySelectorAll("[data-mjx-error]").length,
+    plots: [...document.querySelectorAll(".jp-OutputArea-output img")].map(
+        (img) => ({width: img.naturalWidth, embedded: img.src.startsWith("data:image/png;base64,")})),
+    links: [...document.querySelectorAll("a[href]")].map((a) => a.getAttribute("href")),
+}))"""
+
+
+@pytest.fixture(scope="session")
+def executed(executed_solutions: dict[str, Execution | Exception]) -> dict[str, nbformat.NotebookNode]:
+    """The solutions with their outputs, from the session's single run of every notebook."""
+    failed = [name for name, run in executed_solutions.items() if isinstance(run, Exception)]
+    if failed:
+        pytest.fail(
+            f"no site without every notebook: {', '.join(failed)} failed to execute (see test_generated)"
+        )
+    return {name: run.notebook for name, run in executed_solutions.items()}
+
+
+@pytest.fixture(scope="session")
+def site(executed: dict[str, nbformat.NotebookNode], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once per session into a temporary folder."""
+    out = tmp_path_factory.mktemp("site")
+    build_site(executed, out)
+    return out
+
+
+def png_outputs(notebook: nbformat.NotebookNode) -> int:
+    """How many plots (PNG outputs) the executed notebook holds."""
+    return sum(
+        "image/png" in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+
+
+def test_every_notebook_has_a_page_and_its_student_notebook_to_download(site: Path) -> None:
+    for name in NOTEBOOKS:
+        assert (site / f"{name}.html").is_file()
+        assert (site / "notebooks" / f"{name}.ipynb").read_bytes() == (
+            NOTEBOOKS_DIR / f"{name}.ipynb"
+        ).read_bytes()
+
+
+def test_index_lists_the_notebooks_in_course_order(site: Path) -> None:
+    index = (site / "index.html").read_text(encoding="utf-8")
+    pages = list(dict.fromkeys(re.findall(r'<h3><a href="(\d\d_\w+)\.html">', index)))
+    assert pages == NOTEBOOKS
+
+
+def test_pages_load_nothing_from_the_network(site: Path) -> None:
+    for page in site.glob("*.html"):
+        external = re.findall(
+            r'<(?:script|link|img)\b[^>]*\b(?:src|href)="((?:https?:)?//[^"]*)"', page.read_text()
+        )
+        assert external == [], f"{page.name} needs the network for {external}"
+
+
+def test_a_notebook_without_title_or_objectives_is_refused() -> None:
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# 09 · Untitled\n\nNo objectives.")]
+    )
+    with pytest.raises(ValueError, match="09_untitled: .*Learning objectives"):
+        describe("09_untitled", notebook)
+
+
+def test_an_executed_copy_older_than_its_solution_is_refused(tmp_path: Path) -> None:
+    executed_dir, solutions_dir = tmp_path / "executed", tmp_path / "solutions"
+    executed_dir.mkdir()
+    solutions_dir.mkdir()
+    stale = executed_dir / "09_topic.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), stale)
+    os.utime(stale, (0, 0))
+    solution = solutions_dir / "09_topic.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), solution)
+    with pytest.raises(SystemExit, match="older than .*solutions/09_topic.ipynb"):
+        load_executed([solution], executed_dir)
+
+
+# In the browser.
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium; skipped where there is none, except in CI, where `make test` installs it."""
+    missing = []
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing.append("the playwright package (run `make setup`)")
+    if not CHROMIUM.exists():
+        missing.append(
+            f"Chromium at {CHROMIUM} (`apt-get install chromium`; `make test` does it when CI is set)"
+        )
+    if missing:
+        reason = "the browser check needs " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def site_url(site: Path) -> Iterator[str]:
+    """The site served on this machine's loopback, as a web host would serve it."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    thread.join()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 -- the base class names it so
+        pass
+
+
+@dataclass
+class Visit:
+    """One page as Chromium showed it: what rendered, and everything that went wrong on the way."""
+
+    rendered: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+
+
+def visit(browser: Any, url: str, screenshot: Path | None = None) -> Visit:
+    """Open url, wait for MathJax; problems: console errors, failed or outside requests, broken links."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    site_root = url.rsplit("/", 1)[0] + "/"
+    problems: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            problems.append(f"console: {message.text}")
+
+    def on_request(request: Any) -> None:
+        if not request.url.startswith((site_root, "data:")):
+            problems.append(f"left the site: {request.url}")
+
+    page.on("console", on_console)
+    page.on("request", on_request)
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url} {request.failure}"))
+    response = page.goto(url)
+    assert response is not None and response.ok, url
+    rendered = page.evaluate(RENDERED)
+    for link in rendered["links"]:
+        if (
+            not link.startswith(("#", "http:", "https:", "mailto:"))
+            and not page.request.get(site_root + link).ok
+        ):
+            problems.append(f"broken link: {link}")
+    if screenshot:
+        SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+    page.close()
+    return Visit(rendered, problems)
+
+
+def test_index_loads_cleanly_and_links_every_page_and_download(browser: Any, site_url: str) -> None:
+    index = visit(browser, site_url + "index.html", SCREENSHOTS_DIR / "index.png")
+    assert index.problems == []
+    assert index.rendered["math"] > 0 and index.rendered["mathErrors"] == 0
+    expected = {f"{name}.html" for name in NOTEBOOKS} | {f"notebooks/{name}.ipynb" for name in NOTEBOOKS}
+    assert expected <= set(index.rendered["links"])
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_page_shows_its_plots_and_math_without_errors(
+    browser: Any, site_url: str, executed: dict[str, nbformat.NotebookNode], name: str
+) -> None:
+    notebook = executed[name]
+    showcase = next((other for other in NOTEBOOKS if png_outputs(executed[other])), NOTEBOOKS[0])
+    page = visit(
+        browser, site_url + f"{name}.html", SCREENSHOTS_DIR / f"{name}.png" if name == showcase else None
+    )
+    assert page.problems == []
+    plots = page.rendered["plots"]
+    assert len(plots) == png_outputs(notebook)
+    assert all(plot["width"] > 0 and plot["embedded"] for plot in plots), plots
+    markdown = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    assert (page.rendered["math"] > 0) == ("$" in markdown)
+    assert page.rendered["mathErrors"] == 0
