@@ -1,45 +1,116 @@
-"""Command line: python -m graders grade DIR [--out grades.csv] [--feedback DIR]."""
+"""Command line for instructors; the exit code is 1 when anything needs attention, 2 for unusable input.
+
+python -m graders grade DIR [--out grades.csv] [--feedback DIR] [--roster CSV]   # answer files only
+python -m graders class SUBMISSIONS [--jobs N] [--roster CSV] [--course DIR]     # nbgrader, whole class
+"""
 
 import argparse
 import sys
 from pathlib import Path
 
-from graders.report import feedback_text, grade_folder, score_table, write_export_csv
+from graders.classgrade import ZIP_FILE_PATTERN, Limits, SubmissionsError, grade_class, report_text
+from graders.gradebook import NbgraderError
+from graders.report import (
+    feedback_text,
+    grade_folder,
+    score_table,
+    submission_cells,
+    write_export_csv,
+    write_feedback,
+)
+from graders.roster import load_roster
+from graders.sandbox import MEMORY_LIMIT_BYTES
 from graders.specs import notebooks
+
+DEFAULT_COURSE_ROOT = Path("build") / "grading"
 
 
 def grade_command(args: argparse.Namespace) -> int:
-    chosen = args.notebook or [name for name in notebooks() if any(args.folder.glob(f"*/{name}"))] or notebooks()
-    submissions = grade_folder(args.folder, chosen)
+    """The fast path: answer files in, scores, feedback and a CSV out."""
+    if not args.folder.is_dir():
+        raise SubmissionsError(f"{args.folder} is not a folder of <student>/<notebook>/.answer.json")
+    roster = load_roster(args.roster) if args.roster else {}
+    present = [name for name in notebooks() if any(args.folder.glob(f"*/{name}"))]
+    submissions = grade_folder(args.folder, args.notebook or present or notebooks(), students=roster)
     for submission in submissions:
         print(feedback_text(submission), end="\n\n")
-    print(score_table(submissions))
+    print(score_table(submission_cells(submissions)))
     if args.out:
-        write_export_csv(submissions, args.out)
+        write_export_csv(submissions, args.out, roster)
         print(f"\nwrote {args.out}")
     if args.feedback:
-        for submission in submissions:
-            target = args.feedback / submission.student / f"{submission.notebook}.txt"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(feedback_text(submission) + "\n", encoding="utf-8")
-        print(f"feedback in {args.feedback}")
+        write_feedback(submissions, args.feedback)
+        print(f"feedback in {args.feedback}/<student>/<notebook>.txt and .html")
     problems = [sub for sub in submissions if sub.problem]
     for sub in problems:
         print(f"attention: {sub.student} / {sub.notebook}: {sub.problem}", file=sys.stderr)
     return 1 if problems else 0
 
 
+def class_command(args: argparse.Namespace) -> int:
+    """The nbgrader path for a whole class."""
+    roster = load_roster(args.roster) if args.roster else None
+    course = args.course or DEFAULT_COURSE_ROOT / args.submissions.resolve().stem
+    limits = Limits(cell_timeout=args.cell_timeout, memory_limit=args.memory_limit)
+    jobs = max(1, args.jobs)
+    report = grade_class(
+        args.submissions, course, roster, args.notebook, jobs, limits, args.db_url, args.zip_pattern
+    )
+    print(report_text(report))
+    return 1 if report.problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m graders", description="Grade the course's answer files.")
+    parser = argparse.ArgumentParser(prog="python -m graders", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+
     grade = commands.add_parser("grade", help="grade DIR/<student>/<notebook>/.answer.json without executing")
     grade.add_argument("folder", type=Path)
     grade.add_argument("--notebook", action="append", help="notebook to grade (default: those present)")
-    grade.add_argument("--out", type=Path, help="CSV in nbgrader export's columns")
-    grade.add_argument("--feedback", type=Path, help="folder for per-student feedback text")
+    grade.add_argument(
+        "--roster", type=Path, help="CSV with id[,first_name,last_name,email]: everyone gets a row"
+    )
+    grade.add_argument("--out", type=Path, help="CSV in nbgrader export's columns, plus a problem column")
+    grade.add_argument("--feedback", type=Path, help="folder for per-student feedback, text and HTML")
     grade.set_defaults(run=grade_command)
+
+    whole = commands.add_parser("class", help="autograde a class's notebooks with nbgrader, audit, export")
+    whole.add_argument(
+        "submissions", type=Path, help="DIR/<student>/<notebook>/<notebook>.ipynb, or LMS zips"
+    )
+    whole.add_argument(
+        "--roster", type=Path, help="CSV with id[,first_name,last_name,email]: everyone gets a row"
+    )
+    whole.add_argument("--jobs", type=int, default=1, help="submissions autograded at once (default 1)")
+    whole.add_argument(
+        "--course", type=Path, help=f"course directory to grade in (default {DEFAULT_COURSE_ROOT}/NAME)"
+    )
+    whole.add_argument("--notebook", action="append", help="notebook to grade (default: those submitted)")
+    whole.add_argument(
+        "--cell-timeout", type=int, help="seconds per cell (default: per notebook, graders/sandbox.py)"
+    )
+    whole.add_argument(
+        "--memory-limit", type=int, default=MEMORY_LIMIT_BYTES, help="bytes of address space per kernel"
+    )
+    whole.add_argument(
+        "--zip-pattern",
+        default=ZIP_FILE_PATTERN,
+        help="regex for file paths in zips, with (?P<student_id>...) and {notebook} (default: %(default)s)",
+    )
+    whole.add_argument(
+        "--db-url", help="gradebook URL, e.g. postgresql://... (default: sqlite in the course)"
+    )
+    whole.set_defaults(run=class_command)
+
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (ValueError, NbgraderError) as error:  # RosterError, SubmissionsError, an unknown notebook
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to grade what is left", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,206 @@
+"""`make bench`: measure grading on this machine and write bench/results.md (a measurement, not a test).
+
+Every solution notebook is executed bare with nbclient (time, slowest cell, peak memory of its kernel),
+then autograded by nbgrader as a correct submission through graders.classgrade, then its answer file
+goes through the fast path; a class is graded with JOBS=1 and JOBS=2; 1,000 generated answer files
+go through the fast path. All ratios come from this one run.
+"""
+
+import datetime
+import os
+import platform
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from graders.build import execute
+from graders.classgrade import Course, Limits, Outcome, Task, autograde, grade_class, prepare_course
+from graders.course import solution_notebooks
+from graders.gradebook import sqlite_url
+from graders.paths import REPO_ROOT, answers_dir
+from graders.report import grade_answer_file, grade_folder
+from graders.sandbox import cell_timeout
+
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+from class_fixture import Pupil, write_submissions  # noqa: E402 -- the tests' builder of correct submissions
+
+RESULTS = REPO_ROOT / "bench" / "results.md"
+WORK = REPO_ROOT / "bench" / "tmp"
+FAST_PATH_REPEATS = 50
+GENERATED_FILES = 1000
+CLASS_SIZE = 8
+PEAK_MEMORY_CELL = "print('VmHWM', open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+
+
+@dataclass(frozen=True)
+class NotebookTimes:
+    """One notebook's measurements."""
+
+    name: str
+    nbclient_seconds: float
+    slowest_cell_seconds: float
+    peak_rss_mib: float
+    autograde_seconds: float
+    fast_path_ms: float
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def bare_execution(notebook: Path, scratch: Path) -> tuple[float, float, float]:
+    """nbclient alone: seconds, slowest cell in seconds, and the kernel's peak resident memory in MiB."""
+    node = nbformat.read(notebook, as_version=4)
+    node.cells.append(nbformat.v4.new_code_cell(PEAK_MEMORY_CELL))
+    measured = scratch / notebook.name
+    nbformat.write(node, measured)
+    start = time.perf_counter()
+    run = execute(measured, answers_dir())
+    seconds = time.perf_counter() - start
+    printed = "".join(output.get("text", "") for output in run.notebook.cells[-1].outputs)
+    peak_kib = float(re.search(r"VmHWM (\d+)", printed).group(1))
+    return (
+        seconds,
+        max(cell_seconds(cell) for cell in run.notebook.cells if cell.cell_type == "code"),
+        peak_kib / 1024,
+    )
+
+
+def cell_seconds(cell: nbformat.NotebookNode) -> float:
+    timing = cell.metadata.get("execution", {})
+    if "iopub.execute_input" not in timing or "shell.execute_reply" not in timing:
+        return 0.0
+    started = datetime.datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+    ended = datetime.datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    return (ended - started).total_seconds()
+
+
+def nbgrader_autograde(names: list[str], scratch: Path) -> dict[str, float]:
+    """Seconds of `nbgrader autograde` (in its scratch course, sandbox kernel) for a correct submission."""
+    submissions = write_submissions(scratch / "submissions", [Pupil("bench", 0)], notebook=names[0])
+    for name in names[1:]:
+        write_submissions(submissions, [Pupil("bench", 0)], notebook=name)
+    course = Course(scratch / "course", sqlite_url(scratch / "course" / "gradebook.db"))
+    limits = Limits()
+    prepare_course(course, names, limits)
+    seconds = {}
+    for name in names:
+        task = Task(name, "bench")
+        shutil.copytree(submissions / "bench" / name, course.submitted(task))
+        seconds[name] = timed(lambda task=task: autograde(course, Outcome(task, ""), limits))
+        assert (course.scratch(task) / "autograded" / "bench" / name).is_dir(), f"{name} was not graded"
+    return seconds
+
+
+def fast_path_ms(name: str) -> float:
+    reference = answers_dir() / f"{name}.json"
+    return (
+        1000
+        * timed(lambda: [grade_answer_file(name, reference) for _ in range(FAST_PATH_REPEATS)])
+        / FAST_PATH_REPEATS
+    )
+
+
+def class_seconds(jobs: int, scratch: Path) -> float:
+    """Wall time to grade CLASS_SIZE correct notebook-00 submissions once the course is laid out."""
+    course, submissions = scratch / f"course{jobs}", scratch / f"submissions{jobs}"
+    grade_class(write_submissions(submissions, [Pupil("warmup", 0)]), course)
+    write_submissions(submissions, [Pupil(f"student{index:02d}", 0) for index in range(CLASS_SIZE)])
+    start = time.perf_counter()
+    report = grade_class(submissions, course, jobs=jobs)
+    seconds = time.perf_counter() - start
+    assert report.graded_now == CLASS_SIZE, f"graded {report.graded_now} of {CLASS_SIZE}"
+    return seconds
+
+
+def generated_answers(folder: Path, count: int) -> Path:
+    """`count` answer files for notebook 00: the reference, some values nudged off it."""
+    text = (answers_dir() / "00_autograd.json").read_text(encoding="utf-8")
+    generator = random.Random(0)
+    for index in range(count):
+        target = folder / f"student{index:04d}" / "00_autograd" / ".answer.json"
+        target.parent.mkdir(parents=True)
+        nudged = text.replace("20.0", "21.0") if generator.random() < 0.3 else text
+        target.write_text(nudged, encoding="utf-8")
+    return folder
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, load average at start {load}"
+
+
+def render(times: list[NotebookTimes], serial: float, parallel: float, thousand: float, started: str) -> str:
+    rows = [
+        f"| {t.name} | {t.nbclient_seconds:.1f} | {t.autograde_seconds:.1f} "
+        f"| {t.autograde_seconds / t.nbclient_seconds:.1f}× | {t.fast_path_ms:.1f} "
+        f"| {t.slowest_cell_seconds:.2f} | {cell_timeout(t.name)} | {t.peak_rss_mib:.0f} |"
+        for t in times
+    ]
+    per_autograde = sum(t.autograde_seconds for t in times) / len(times)
+    per_fast = sum(t.fast_path_ms for t in times) / len(times) / 1000
+    return "\n".join(
+        [
+            "# Grading benchmark",
+            "",
+            f"Measured by `make bench` on {started}: {machine()}.",
+            "Numbers from one run; the machine may have been shared, so compare ratios within the table.",
+            "",
+            "| notebook | nbclient s | nbgrader autograde s | autograde / nbclient | fast path ms/file "
+            "| slowest cell s | cell timeout s | peak kernel RSS MiB |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *rows,
+            "",
+            f"- Fast path vs nbgrader: {per_autograde / per_fast:,.0f}× faster per notebook on average "
+            f"({per_fast * 1000:.1f} ms vs {per_autograde:.1f} s).",
+            f"- {GENERATED_FILES:,} generated answer files (notebook 00) through the fast path: "
+            f"{thousand:.1f} s ({1000 * thousand / GENERATED_FILES:.1f} ms per file).",
+            f"- A class of {CLASS_SIZE} notebook-00 submissions, course already laid out: "
+            f"JOBS=1 {serial:.1f} s, JOBS=2 {parallel:.1f} s: {serial / parallel:.2f}× faster with 2.",
+            "- Cell timeouts (graders/sandbox.py) are set to at least 20× the slowest solution cell above.",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    started = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    names = [path.stem for path in solution_notebooks()]
+    bare = {}
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        for path in solution_notebooks():
+            bare[path.stem] = bare_execution(path, Path(scratch))
+            print(f"nbclient {path.stem}: {bare[path.stem][0]:.1f} s", flush=True)
+    autograded = nbgrader_autograde(names, WORK / "autograde")
+    print("autograde:", {name: round(seconds, 1) for name, seconds in autograded.items()}, flush=True)
+    times = [NotebookTimes(name, *bare[name], autograded[name], fast_path_ms(name)) for name in names]
+    serial, parallel = class_seconds(1, WORK / "classes"), class_seconds(2, WORK / "classes")
+    folder = generated_answers(WORK / "generated", GENERATED_FILES)
+    thousand = timed(lambda: grade_folder(folder, ["00_autograd"]))
+    RESULTS.write_text(render(times, serial, parallel, thousand, started), encoding="utf-8")
+    shutil.rmtree(WORK, ignore_errors=True)
+    print(RESULTS.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Check an autograded submission from outside the student's kernel.
+
+Test cells run in the student's kernel, which the student controls (monkeypatched graders or numpy,
+a forged answer file). So the score is recomputed here from the dumped answer file with the safe
+loader, and the notebook's own record is read for signs that the run was not what it seems.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from graders.report import Submission, grade_answer_file
+from graders.saving import ANSWER_FILE
+from graders.tolerances import SCORE_AGREEMENT
+
+# What graders.notebook.dump_answers prints when it has written the answer file.
+DUMP_REPORT = re.compile(r"^saved \d+ of \d+ answers to ", re.MULTILINE)
+DUMP_CALL = "dump_answers("
+# The error nbgrader's Execute records for a cell that ran past its timeout (Execute.error_on_timeout).
+TIMEOUT_ERROR = "CellTimeoutError"
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The score recomputed from the answer file, and every finding about the run."""
+
+    recomputed: Submission
+    findings: list[str]
+
+
+def audit_autograded(
+    folder: Path, notebook: str, nbgrader_score: float, release: Path, submitted: Path
+) -> Audit:
+    """Recompute the score of folder/.answer.json and check the autograded notebook in `folder`."""
+    answer_file = folder / ANSWER_FILE
+    recomputed = grade_answer_file(notebook, answer_file)
+    findings = []
+    if not answer_file.is_file():
+        findings.append("the notebook saved no answer file")
+    elif recomputed.problem:
+        findings.append(recomputed.problem)
+    if abs(recomputed.score - nbgrader_score) > SCORE_AGREEMENT:
+        findings.append(
+            f"score mismatch: nbgrader gave {nbgrader_score:g} but the answer file earns {recomputed.score:g}"
+            " (tampering in the kernel?)"
+        )
+    autograded = nbformat.read(folder / f"{notebook}.ipynb", as_version=4)
+    findings += dump_findings(autograded)
+    findings += cell_findings(autograded)
+    findings += locked_cell_findings(release, submitted)
+    return Audit(recomputed, findings)
+
+
+def dump_findings(autograded: NotebookNode) -> list[str]:
+    """The answer file is trustworthy only if the (restored) dump cell ran cleanly and said it saved."""
+    dump_cells = [cell for cell in _code_cells(autograded) if _is_locked(cell) and DUMP_CALL in cell.source]
+    for cell in dump_cells:
+        errors = [output for output in cell.outputs if output.output_type == "error"]
+        printed = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+        if errors:
+            return [
+                f"the dump cell failed ({errors[0].ename}), so the graded answer file is not the notebook's"
+            ]
+        if not DUMP_REPORT.search(printed):
+            return ["the dump cell did not save the answers, so the graded answer file is not the notebook's"]
+    return []
+
+
+def cell_findings(autograded: NotebookNode) -> list[str]:
+    """Cells that ran out of time or memory: worth a look even when the student lost the points anyway."""
+    findings = []
+    for label, cell in _labelled_code_cells(autograded):
+        for output in cell.outputs:
+            if output.output_type != "error":
+                continue
+            if output.ename == TIMEOUT_ERROR:
+                findings.append(
+                    f"cell {label} ran past the time limit and was interrupted (an infinite loop?)"
+                )
+            elif output.ename == "MemoryError" or "allocate memory" in output.get("evalue", ""):
+                findings.append(f"cell {label} ran out of memory under the kernel's limit")
+    return findings
+
+
+def locked_cell_findings(release: Path, submitted: Path) -> list[str]:
+    """Locked cells the student edited or deleted; nbgrader restored them before grading."""
+    try:
+        student = nbformat.read(submitted, as_version=4)
+    except Exception:  # an unreadable notebook is reported by the failed autograde, not here
+        return []
+    theirs = {_grade_id(cell): cell.source for cell in student.cells if _grade_id(cell)}
+    findings = []
+    for cell in nbformat.read(release, as_version=4).cells:
+        if not _is_locked(cell):
+            continue
+        grade_id = _grade_id(cell)
+        if grade_id not in theirs:
+            findings.append(f"locked cell {grade_id} was deleted (nbgrader restored it)")
+        elif theirs[grade_id] != cell.source:
+            findings.append(f"locked cell {grade_id} was edited (nbgrader restored it)")
+    return findings
+
+
+def _code_cells(notebook: NotebookNode) -> Iterator[NotebookNode]:
+    return (cell for cell in notebook.cells if cell.cell_type == "code")
+
+
+def _labelled_code_cells(notebook: NotebookNode) -> Iterator[tuple[str, NotebookNode]]:
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            yield _grade_id(cell) or f"#{index + 1}", cell
+
+
+def _grade_id(cell: NotebookNode) -> str:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+
+
+def _is_locked(cell: NotebookNode) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("locked"))

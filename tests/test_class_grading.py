@@ -1,0 +1,246 @@
+"""The class grader end to end: a class built from the solutions, graded with nbgrader in one command.
+
+One module-scoped run (JOBS=2) grades every kind of submission in tests/class_fixture.py; the other
+tests read its results, re-run it, or grade part of the class another way and compare rows.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from class_fixture import CELL_TIMEOUT, NOTEBOOK, fixture_class, write_roster, write_submissions, write_zip
+from nbgrader.utils import determine_grade
+
+from graders.__main__ import main
+from graders.classgrade import Limits, SubmissionsError, course_notebooks, grade_class
+from graders.preprocessors import LimitOutputSize, StderrAsStdout
+from graders.roster import load_roster
+from graders.sandbox import CELL_TIMEOUT_SECONDS, KERNEL_NAME, install_kernel_spec
+
+PUPILS = {pupil.id: pupil for pupil in fixture_class()}
+# A few students whose outcomes differ in kind: graded, blank, tampering, kernel death, unreadable, absent.
+SAMPLE = ["absent", "blank", "correct", "kills_kernel", "not_json", "patches_numpy"]
+
+
+@dataclass(frozen=True)
+class GradedClass:
+    """The fixture class after one `python -m graders class` run."""
+
+    exit_code: int
+    course: Path
+    submissions: Path
+    roster: Path
+    rows: dict[str, dict[str, str]]
+    report: str
+
+    def problems_of(self, student: str) -> list[str]:
+        return [line.strip() for line in self.report.splitlines() if line.strip().startswith(f"{student} / ")]
+
+
+def read_rows(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as stream:
+        return {row["student_id"]: row for row in csv.DictReader(stream)}
+
+
+def class_arguments(submissions: Path, roster: Path, course: Path, jobs: int) -> list[str]:
+    return [
+        "class",
+        str(submissions),
+        f"--roster={roster}",
+        f"--jobs={jobs}",
+        f"--cell-timeout={CELL_TIMEOUT}",
+        f"--course={course}",
+    ]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
+    root = tmp_path_factory.mktemp("class")
+    pupils = list(PUPILS.values())
+    submissions = write_submissions(root / "submissions", pupils)
+    roster = write_roster(root / "roster.csv", pupils)
+    course = root / "course"
+    exit_code = main(class_arguments(submissions, roster, course, jobs=2))
+    report = (course / "report.txt").read_text(encoding="utf-8")
+    return GradedClass(exit_code, course, submissions, roster, read_rows(course / "grades.csv"), report)
+
+
+def test_every_student_gets_a_row_with_the_expected_score(graded: GradedClass) -> None:
+    assert set(graded.rows) == set(PUPILS)
+    for student, pupil in PUPILS.items():
+        assert float(graded.rows[student]["score"]) == pupil.score, student
+        assert float(graded.rows[student]["max_score"]) == 7
+
+
+def test_every_problem_is_reported_with_its_student_and_nothing_else(graded: GradedClass) -> None:
+    for student, pupil in PUPILS.items():
+        reported = graded.problems_of(student)
+        for finding in pupil.findings:
+            assert any(finding in line for line in reported), (student, finding, reported)
+        assert bool(reported) == bool(pupil.findings), (student, reported)
+    assert graded.exit_code == 1
+
+
+def test_audit_recomputes_outside_the_kernel(graded: GradedClass) -> None:
+    disagreeing = {
+        student: row["recomputed_score"]
+        for student, row in graded.rows.items()
+        if row["recomputed_score"] and float(row["recomputed_score"]) != float(row["score"])
+    }
+    assert disagreeing == {"patches_graders": "0", "patches_numpy": "2"}
+    assert "score mismatch" in graded.rows["patches_numpy"]["audit"]
+    assert graded.rows["correct"]["audit"] == "" and graded.rows["correct"]["recomputed_score"] == "7"
+
+
+def test_roster_names_reach_the_export(graded: GradedClass) -> None:
+    row = graded.rows["correct"]
+    assert (row["first_name"], row["last_name"], row["email"]) == (
+        "First correct",
+        "Last correct",
+        "correct@example.org",
+    )
+
+
+def test_fast_path_gives_the_same_scores_as_nbgrader(graded: GradedClass, tmp_path: Path) -> None:
+    """autograded/<student>/<notebook>/.answer.json is the fast path's layout: the same files again."""
+    fast_csv = tmp_path / "fast.csv"
+    main(["grade", str(graded.course / "autograded"), "--out", str(fast_csv)])
+    fast = read_rows(fast_csv)
+    honest = [student for student in fast if "score mismatch" not in graded.rows[student]["audit"]]
+    assert len(honest) >= 12
+    for student in honest:
+        assert float(fast[student]["score"]) == float(graded.rows[student]["score"]), student
+
+
+def test_feedback_for_every_graded_notebook(graded: GradedClass) -> None:
+    for student in graded.rows:
+        page = graded.course / "feedback" / student / NOTEBOOK / f"{NOTEBOOK}.html"
+        assert page.is_file() == (graded.course / "autograded" / student / NOTEBOOK).is_dir(), student
+    assert "7.0 / 7.0" in (graded.course / "feedback" / "correct" / NOTEBOOK / f"{NOTEBOOK}.html").read_text()
+
+
+def test_megabytes_of_printing_are_cut(graded: GradedClass) -> None:
+    autograded = graded.course / "autograded" / "prints_megabytes" / NOTEBOOK / f"{NOTEBOOK}.ipynb"
+    assert autograded.stat().st_size < 1_000_000
+    assert "output truncated" in autograded.read_text(encoding="utf-8")
+
+
+def test_no_kernel_outlives_the_grading(graded: GradedClass) -> None:
+    """The kernel that ignored interrupts was killed with its nbgrader; nothing still works in the course."""
+    inside = []
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(process / "cwd")).is_relative_to(graded.course):
+                inside.append(process.name)
+        except OSError:
+            continue
+    assert inside == []
+
+
+def test_rerun_regrades_only_what_is_unfinished(graded: GradedClass) -> None:
+    """Like a run interrupted before `correct` was recorded: the rerun grades it alone, same CSV."""
+    before = (graded.course / "grades.csv").read_bytes()
+    (graded.course / "grading" / "done" / NOTEBOOK / "correct.json").unlink()
+    report = grade_class(
+        graded.submissions, graded.course, load_roster(graded.roster), jobs=2, limits=Limits(CELL_TIMEOUT)
+    )
+    assert report.graded_now == 1
+    assert (graded.course / "grades.csv").read_bytes() == before
+    again = grade_class(
+        graded.submissions, graded.course, load_roster(graded.roster), limits=Limits(CELL_TIMEOUT)
+    )
+    assert again.graded_now == 0
+    assert (graded.course / "grades.csv").read_bytes() == before
+
+
+def test_serial_interrupted_zip_run_matches_the_parallel_folder_run(
+    graded: GradedClass, tmp_path: Path
+) -> None:
+    """JOBS=1 on an LMS zip, gradebook elsewhere, interrupted and resumed: the rows of JOBS=2 on folders."""
+    pupils = [PUPILS[student] for student in SAMPLE]
+    download = write_zip(tmp_path / "download.zip", write_submissions(tmp_path / "folders", pupils))
+    with zipfile.ZipFile(download, "a") as archive:
+        archive.writestr(f"submissions/{NOTEBOOK}.ipynb", "a notebook without its student's name")
+    roster, course = write_roster(tmp_path / "roster.csv", pupils), tmp_path / "course"
+    gradebook = tmp_path / "elsewhere" / "gradebook.db"
+    gradebook.parent.mkdir()
+    arguments = [*class_arguments(download, roster, course, jobs=1), f"--db-url=sqlite:///{gradebook}"]
+    run = subprocess.Popen([sys.executable, "-m", "graders", *arguments], stderr=subprocess.PIPE, text=True)
+    done = course / "grading" / "done" / NOTEBOOK
+    while run.poll() is None and not any(done.glob("*.json")):
+        time.sleep(0.5)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 130, err
+    assert "run the same command again" in err
+    assert 0 < len(list(done.glob("*.json"))) < len(SAMPLE) - 1
+    assert main(arguments) == 1
+    rows = read_rows(course / "grades.csv")
+    assert rows == {student: graded.rows[student] for student in SAMPLE}
+    report = (course / "report.txt").read_text(encoding="utf-8")
+    assert f"(zip) / {NOTEBOOK}: {NOTEBOOK}.ipynb was not collected" in report
+    assert gradebook.is_file() and not (course / "gradebook.db").exists()
+
+
+def test_stderr_in_a_graded_cell_keeps_its_points() -> None:
+    cell = nbformat.v4.new_code_cell("grade(NOTEBOOK, 'x')")
+    cell.metadata["nbgrader"] = {
+        "grade": True,
+        "grade_id": "test-x",
+        "points": 2,
+        "solution": False,
+        "locked": True,
+    }
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: something deprecated\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "2.0"}, execution_count=1),
+    ]
+    assert determine_grade(cell)[0] == 0
+    StderrAsStdout().preprocess_cell(cell, {}, 0)
+    assert determine_grade(cell)[0] == 2
+
+
+def test_output_is_cut_to_a_character_budget() -> None:
+    cell = nbformat.v4.new_code_cell("print(...)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 5000)]
+    LimitOutputSize(max_chars=100).preprocess_cell(cell, {}, 0)
+    assert cell.outputs[0].text.startswith("x" * 100 + "\n... output truncated (5,000 characters)")
+
+
+def test_sandbox_kernel_refuses_memory_beyond_its_limit(tmp_path: Path) -> None:
+    spec = json.loads((install_kernel_spec(tmp_path, memory_limit=2**30) / "kernel.json").read_text())
+    assert spec["argv"][1:4] == ["-m", "graders.sandbox", "1073741824"]
+    assert (tmp_path / "kernels" / KERNEL_NAME / "kernel.json").is_file()
+    probe = "from graders.sandbox import limit_memory\nlimit_memory(2**30)\nimport numpy\nnumpy.ones(2**28)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "MemoryError" in result.stderr
+
+
+def test_every_course_notebook_has_a_measured_cell_timeout() -> None:
+    assert set(CELL_TIMEOUT_SECONDS) == set(course_notebooks())
+
+
+def test_submissions_without_course_notebooks_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ada" / "homework").mkdir(parents=True)
+    assert main(["class", str(tmp_path), f"--course={tmp_path / 'course'}"]) == 2
+    assert "no submissions of any course notebook" in capsys.readouterr().err
+
+
+def test_a_course_directory_it_did_not_make_is_left_alone(tmp_path: Path) -> None:
+    submissions = write_submissions(tmp_path / "submissions", [PUPILS["correct"]])
+    (tmp_path / "theirs").mkdir()
+    (tmp_path / "theirs" / "nbgrader_config.py").write_text("# an instructor's own course\n")
+    with pytest.raises(SubmissionsError, match="was not laid out by"):
+        grade_class(submissions, tmp_path / "theirs")
+    assert (tmp_path / "theirs" / "nbgrader_config.py").read_text() == "# an instructor's own course\n"

@@ -1,0 +1,182 @@
+"""The fast path: a folder of answer files, hostile ones included, graded into rows, feedback and a CSV."""
+
+import base64
+import csv
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from graders.__main__ import main
+from graders.paths import answers_dir
+from graders.report import FAST_PATH_COLUMNS, grade_folder, score_table, submission_cells
+from graders.specs import specs_for
+
+NOTEBOOK = "00_autograd"
+MAX_SCORE = sum(spec.points for spec in specs_for(NOTEBOOK).values())
+
+
+def reference_text() -> str:
+    return (answers_dir() / f"{NOTEBOOK}.json").read_text(encoding="utf-8")
+
+
+def with_value(key: str, value: object) -> bytes:
+    """The reference answers with one key replaced by a crafted value."""
+    answers = json.loads(reference_text())
+    answers[key] = value
+    return json.dumps(answers).encode()
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+TENSOR = {"__instance_type__": ["torch", "Tensor"], "attributes": {}}
+
+# student id -> (answer file bytes, text the problem must contain, score the file still earns)
+HOSTILE_FILES = {
+    "instance_type": (
+        with_value(
+            "X_grad", {"__instance_type__": ["os", "system"], "attributes": {"command": "touch pwned"}}
+        ),
+        "stored Python object",
+        5,
+    ),
+    "enum": (with_value("X_grad", {"__enum__": {"__enum_instance_type__": ["os", "sep"]}}), "__enum__", 5),
+    "dtype_load": (
+        with_value("X_grad", {"__ndarray__": "x.npy", "dtype": "load", "shape": []}),
+        "dtype 'load'",
+        5,
+    ),
+    "object_dtype": (
+        with_value("X_grad", {"__ndarray__": [], "dtype": "object", "shape": [100_000, 100_000]}),
+        "dtype 'object'",
+        5,
+    ),
+    "b64_gz": (
+        with_value(
+            "X_grad",
+            {
+                "__ndarray__": "b64.gz:" + base64.b64encode(gzip.compress(bytes(10**6))).decode(),
+                "dtype": "uint8",
+                "shape": [10**6],
+            },
+        ),
+        "compressed arrays",
+        5,
+    ),
+    "gzip_file": (gzip.compress(reference_text().encode()), "gzip-compressed", 0),
+    "huge_file": (b'{"X_grad": "' + b"x" * (21 * 2**20) + b'"}', "larger than", 0),
+    "deep_nesting": (f'{{"X_grad": {nested(100_000)}}}'.encode(), "nested deeper", 0),
+    "not_json": (b"this is not JSON", "not valid JSON", 0),
+    "not_utf8": (b'{"X_grad": "\xff\xfe"}', "not UTF-8", 0),
+    "empty": (b"", "empty", 0),
+    "json_list": (b"[1, 2, 3]", "JSON object", 0),
+    "html_in_key": (
+        with_value("X_grad", {"__instance_type__": ["<script>alert(1)</script>", "x"]}),
+        "<script>",
+        5,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One student per hostile file, one honest student, and one answer file that is a directory."""
+    root = tmp_path_factory.mktemp("answers")
+    for student, (content, _, _) in {**HOSTILE_FILES, "honest": (reference_text().encode(), "", 7)}.items():
+        folder = root / student / NOTEBOOK
+        folder.mkdir(parents=True)
+        (folder / ".answer.json").write_bytes(content)
+    (root / "directory" / NOTEBOOK / ".answer.json").mkdir(parents=True)
+    return root
+
+
+def test_every_hostile_file_gets_a_row_with_a_clear_problem(hostile_class: Path) -> None:
+    submissions = {sub.student: sub for sub in grade_folder(hostile_class, [NOTEBOOK])}
+    assert set(submissions) == {*HOSTILE_FILES, "honest", "directory"}
+    for student, (_, problem, score) in HOSTILE_FILES.items():
+        assert problem in submissions[student].problem, student
+        assert submissions[student].score == score, student
+    assert submissions["honest"].problem == "" and submissions["honest"].score == MAX_SCORE
+    assert submissions["directory"].problem == "missing .answer.json"
+    assert not (Path.cwd() / "pwned").exists()
+
+
+def test_cli_writes_csv_and_feedback_and_exits_1(hostile_class: Path, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,first_name,last_name,email\nhonest,Ada,Lovelace,ada@example.org\nabsent,Al,Sent,\n")
+    out, feedback = tmp_path / "grades.csv", tmp_path / "feedback"
+    code = main(
+        ["grade", str(hostile_class), "--roster", str(roster), "--out", str(out), "--feedback", str(feedback)]
+    )
+    assert code == 1
+    with out.open(newline="", encoding="utf-8") as stream:
+        rows = {row["student_id"]: row for row in csv.DictReader(stream)}
+    assert list(rows["honest"]) == FAST_PATH_COLUMNS
+    assert len(rows) == len(HOSTILE_FILES) + 3
+    assert (rows["honest"]["first_name"], rows["honest"]["score"], rows["honest"]["problem"]) == (
+        "Ada",
+        "7",
+        "",
+    )
+    assert (rows["absent"]["score"], rows["absent"]["problem"]) == ("0", "missing .answer.json")
+    assert "gzip-compressed" in rows["gzip_file"]["problem"]
+    page = (feedback / "html_in_key" / f"{NOTEBOOK}.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;" in page and "<script>" not in page
+    assert "7 / 7" in (feedback / "honest" / f"{NOTEBOOK}.txt").read_text(encoding="utf-8")
+
+
+def test_cli_exits_0_when_nothing_needs_attention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stored torch tensor costs its points and is explained to the student, but is no attack."""
+    for student, content in [("ada", reference_text().encode()), ("tom", with_value("X_grad", TENSOR))]:
+        folder = tmp_path / student / NOTEBOOK
+        folder.mkdir(parents=True)
+        (folder / ".answer.json").write_bytes(content)
+    assert main(["grade", str(tmp_path)]) == 0
+    assert "use .detach().numpy()" in capsys.readouterr().out
+
+
+def test_cli_refuses_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grade", str(tmp_path / "nowhere")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("name\nada\n", "needs an 'id' column"),
+        ("id\nada\nada\n", "listed twice"),
+        ('id,last_name\nada,"Lovelace, Ada"\n', "remove the comma"),
+        ("id\n\n ,\n", "empty student id"),
+    ],
+)
+def test_bad_roster_is_refused_with_its_line(
+    tmp_path: Path, text: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(text, encoding="utf-8")
+    assert main(["grade", str(tmp_path), "--roster", str(roster)]) == 2
+    assert problem in capsys.readouterr().err
+
+
+def test_score_table_marks_problems_and_aligns() -> None:
+    table = score_table({("ada", NOTEBOOK): "7/7  ", ("bob", NOTEBOOK): "0/7 !"})
+    lines = table.splitlines()
+    assert lines[1].startswith("ada") and lines[2].endswith("0/7 !")
+    assert len({len(line) for line in lines}) == 1
+
+
+def test_fast_path_cells_show_problems(hostile_class: Path) -> None:
+    cells = submission_cells(grade_folder(hostile_class, [NOTEBOOK]))
+    assert cells["honest", NOTEBOOK] == "7/7  " and cells["gzip_file", NOTEBOOK] == "0/7 !"
+
+
+def test_answer_file_linked_to_an_endless_device_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "linker" / NOTEBOOK
+    folder.mkdir(parents=True)
+    os.symlink("/dev/zero", folder / ".answer.json")
+    (submission,) = grade_folder(tmp_path, [NOTEBOOK])
+    assert submission.score == 0 and submission.problem == "missing .answer.json"
