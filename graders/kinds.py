@@ -56,21 +56,26 @@ def single_number(value: Any) -> float:
     return number
 
 
-def array(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
-    """Every element within tolerance of the reference; shape must match exactly."""
-    reference = np.asarray(expected, dtype=np.float64)
+def comparable(reference: np.ndarray, got: Any) -> np.ndarray | Verdict:
+    """The answer as finite numbers of the reference's shape, or the failing verdict that says why not."""
     try:
         answer = as_numbers(got)
     except NotNumeric as problem:
         return Verdict(0.0, str(problem))
     if answer.shape != reference.shape:
-        return Verdict(
-            0.0,
-            f"wrong shape: expected {reference.shape}, got {answer.shape}",
-            _shape_hint(reference, answer),
-        )
+        message = f"wrong shape: expected {reference.shape}, got {answer.shape}"
+        return Verdict(0.0, message, _shape_hint(reference, answer))
     if not np.all(np.isfinite(answer)):
         return Verdict(0.0, DIVERGED)
+    return answer
+
+
+def array(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """Every element within tolerance of the reference; shape must match exactly."""
+    reference = np.asarray(expected, dtype=np.float64)
+    answer = comparable(reference, got)
+    if isinstance(answer, Verdict):
+        return answer
     matches = np.isclose(answer, reference, rtol=tolerance.rtol, atol=tolerance.atol)
     if matches.all():
         return Verdict(1.0, "matches the reference")
@@ -173,18 +178,9 @@ def trajectory(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
 def sign_invariant_columns(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     """Columns are directions defined up to sign: credit per column with |<u, u*>| close to 1."""
     reference = np.asarray(expected, dtype=np.float64)
-    try:
-        answer = as_numbers(got)
-    except NotNumeric as problem:
-        return Verdict(0.0, str(problem))
-    if answer.shape != reference.shape or reference.ndim != 2:
-        return Verdict(
-            0.0,
-            f"wrong shape: expected {reference.shape}, got {answer.shape}",
-            _shape_hint(reference, answer),
-        )
-    if not np.all(np.isfinite(answer)):
-        return Verdict(0.0, DIVERGED)
+    answer = comparable(reference, got)
+    if isinstance(answer, Verdict):
+        return answer
     norms = np.linalg.norm(answer, axis=0)
     unit = answer / np.where(norms > 0, norms, 1.0)
     alignment = np.abs(np.sum(unit * reference / np.linalg.norm(reference, axis=0), axis=0))

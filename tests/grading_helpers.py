@@ -3,6 +3,10 @@
 import copy
 from typing import Any
 
+import numpy as np
+import pytest
+import torch
+
 from graders.grading import grade_answers, load_reference
 from graders.saving import to_plain
 from graders.specs import specs_for
@@ -31,3 +35,15 @@ def variant(notebook: str, **changes: Any) -> dict[str, Any]:
     answers = reference(notebook)
     answers.update(changes)
     return answers
+
+
+# Ways a student may legitimately store a trajectory; each must grade exactly like the reference.
+TRAJECTORY_FORMS = [
+    pytest.param(lambda steps: [np.asarray(step, dtype=np.float32) for step in steps], id="float32 arrays"),
+    pytest.param(lambda steps: [np.asarray(step).tolist() for step in steps], id="plain lists"),
+    pytest.param(
+        lambda steps: [torch.as_tensor(np.asarray(step), dtype=torch.float64) for step in steps], id="tensors"
+    ),
+    pytest.param(lambda steps: np.array([np.asarray(step) for step in steps]), id="one stacked array"),
+    pytest.param(tuple, id="tuple"),
+]

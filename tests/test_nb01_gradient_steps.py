@@ -7,7 +7,7 @@ so each test shows that the grader tells that mistake apart from the reference.
 import numpy as np
 import pytest
 import torch
-from grading_helpers import messages, reference, scores, variant
+from grading_helpers import TRAJECTORY_FORMS, messages, reference, scores, variant
 
 NOTEBOOK = "01_gradient_steps"
 LEARNING_RATE = 0.001
@@ -77,18 +77,7 @@ def test_float64_recomputation_scores_full_marks():
     assert set(scores(NOTEBOOK, answers).values()) == {1.0}
 
 
-@pytest.mark.parametrize(
-    "convert",
-    [
-        pytest.param(
-            lambda steps: [np.asarray(step, dtype=np.float32) for step in steps], id="float32 arrays"
-        ),
-        pytest.param(lambda steps: [np.asarray(step).tolist() for step in steps], id="plain lists"),
-        pytest.param(lambda steps: [torch.tensor(step) for step in steps], id="float64 tensors"),
-        pytest.param(lambda steps: np.array(steps), id="one stacked array"),
-        pytest.param(tuple, id="tuple"),
-    ],
-)
+@pytest.mark.parametrize("convert", TRAJECTORY_FORMS)
 def test_legitimate_forms_of_trajectories_score_full_marks(convert):
     histories = skewed_histories()
     answers = variant(

@@ -9,7 +9,7 @@ import functools
 import numpy as np
 import pytest
 import torch
-from grading_helpers import messages, reference, scores, variant
+from grading_helpers import TRAJECTORY_FORMS, messages, reference, scores, variant
 
 NOTEBOOK = "02_torch_optim"
 STEPS = 500
@@ -98,19 +98,7 @@ def test_recomputed_runs_score_full_marks(dtype):
     assert set(scores(NOTEBOOK, answers).values()) == {1.0}
 
 
-@pytest.mark.parametrize(
-    "convert",
-    [
-        pytest.param(
-            lambda steps: [np.asarray(step, dtype=np.float32) for step in steps], id="float32 arrays"
-        ),
-        pytest.param(lambda steps: [np.asarray(step).tolist() for step in steps], id="plain lists"),
-        pytest.param(
-            lambda steps: [torch.as_tensor(step, dtype=torch.float64) for step in steps], id="tensors"
-        ),
-        pytest.param(lambda steps: np.array([np.asarray(step) for step in steps]), id="one stacked array"),
-    ],
-)
+@pytest.mark.parametrize("convert", TRAJECTORY_FORMS)
 @pytest.mark.parametrize("task", TASKS)
 def test_legitimate_forms_of_the_histories_score_full_marks(task, convert):
     answers = {key: convert(value) for key, value in task_answers(task).items()}
