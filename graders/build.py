@@ -9,7 +9,6 @@ python -m graders.build check      # exit 1 when notebooks/ or answers/ are stal
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +19,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from graders.course import make_course_dir, solution_notebooks
+from graders.gradebook import run_nbgrader
 from graders.paths import NOTEBOOKS_DIR, REPO_ROOT, answers_dir
 from graders.saving import ANSWER_FILE
 
@@ -63,7 +63,8 @@ def generate_student(notebooks: list[Path], out_dir: Path) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="course-") as root:
         course = make_course_dir(Path(root), notebooks)
         for notebook in notebooks:
-            _nbgrader(["generate_assignment", notebook.stem, "--no-db", "--force"], course)
+            arguments = ["generate_assignment", notebook.stem, "--no-db", "--force"]
+            run_nbgrader(arguments, course, course / "logs" / f"generate_assignment-{notebook.stem}.log")
             target = out_dir / notebook.name
             shutil.copyfile(course / "release" / notebook.stem / notebook.name, target)
             written.append(target)
@@ -132,18 +133,6 @@ def _run_all(notebooks: list[Path], reference_dir: Path, jobs: int) -> list[Exec
     if failures:
         raise RuntimeError("\n\n".join(f"{name} failed: {error}" for name, error in failures.items()))
     return list(runs.values())
-
-
-def _nbgrader(arguments: list[str], course: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *arguments],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}")
 
 
 def _same_bytes(first: Path, second: Path) -> bool:
