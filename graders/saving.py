@@ -12,6 +12,22 @@ import numpy as np
 ANSWER_FILE = ".answer.json"
 
 
+def answer_file(notebook: str) -> str:
+    """The answer file a notebook dumps: one per notebook, so running 06 never overwrites 01's answers."""
+    return f"{notebook}.answer.json"
+
+
+def answer_file_names(notebook: str) -> tuple[str, str]:
+    """Names a submission's answer file may have, preferred first (older courses collect `.answer.json`)."""
+    return answer_file(notebook), ANSWER_FILE
+
+
+def find_answer_file(folder: Path, notebook: str) -> Path:
+    """The answer file to grade in `folder`: the notebook's own if present, else `.answer.json`."""
+    own, legacy = (folder / name for name in answer_file_names(notebook))
+    return own if own.exists() or own.is_symlink() or not legacy.exists() else legacy
+
+
 def to_plain(value: Any, where: str = "answer") -> Any:
     """Convert tensors, numpy scalars and nested containers to what json_tricks stores faithfully."""
     if _is_torch_tensor(value):
