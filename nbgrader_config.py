@@ -22,18 +22,27 @@ c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 c.LimitOutputSize.max_chars = 100_000
-# nbgrader scores a test cell that writes anything to stderr 0, so a library's warning would zero a
-# correct answer. Our test cells report failure through the points they return, so StderrAsStdout
-# shows stderr in graded cells as ordinary output (nbgrader's IgnorePattern would need a regex for
-# every library's wording). The rest is nbgrader's own list, in its order.
+# The student's kernel never scores itself: after Execute has shut it down, ScoreOutsideKernel grades
+# the answer file it left (safe loader, specs, reference answers the kernel never saw) and writes each
+# graded cell's points into that cell. The rest is nbgrader's own list, in its order.
 c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.Execute",
-    "graders.preprocessors.StderrAsStdout",
+    "graders.preprocessors.ScoreOutsideKernel",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "graders.preprocessors.LimitOutputSize",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# A cell claiming a grade id the assignment lacks (altered, or an extra grade cell) would fail the whole
+# notebook: ForgetUnknownCells makes it an ordinary cell, so the real cells are restored and graded.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "graders.preprocessors.ForgetUnknownCells",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]

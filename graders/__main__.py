@@ -19,7 +19,7 @@ from graders.report import (
     write_feedback,
 )
 from graders.roster import load_roster
-from graders.sandbox import MEMORY_LIMIT_BYTES
+from graders.sandbox import MEMORY_LIMIT_BYTES, SandboxUnavailable
 from graders.specs import notebooks
 
 DEFAULT_COURSE_ROOT = Path("build") / "grading"
@@ -51,7 +51,7 @@ def class_command(args: argparse.Namespace) -> int:
     """The nbgrader path for a whole class."""
     roster = load_roster(args.roster) if args.roster else None
     course = args.course or DEFAULT_COURSE_ROOT / args.submissions.resolve().stem
-    limits = Limits(cell_timeout=args.cell_timeout, memory_limit=args.memory_limit)
+    limits = Limits(args.cell_timeout, args.memory_limit, sandboxed=not args.no_sandbox)
     jobs = max(1, args.jobs)
     report = grade_class(
         args.submissions, course, roster, args.notebook, jobs, limits, args.db_url, args.zip_pattern
@@ -100,12 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     whole.add_argument(
         "--db-url", help="gradebook URL, e.g. postgresql://... (default: sqlite in the course)"
     )
+    whole.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run kernels without bubblewrap (a laptop; the report says so): never for a real class",
+    )
     whole.set_defaults(run=class_command)
 
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, NbgraderError) as error:  # RosterError, SubmissionsError, an unknown notebook
+    except (ValueError, NbgraderError, SandboxUnavailable) as error:  # bad roster or submissions, no bwrap
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,8 +1,8 @@
 """Check an autograded submission from outside the student's kernel.
 
-Test cells run in the student's kernel, which the student controls (monkeypatched graders or numpy,
-a forged answer file). So the score is recomputed here from the dumped answer file with the safe
-loader, and the notebook's own record is read for signs that the run was not what it seems.
+The graded cells' scores are written by graders.preprocessors.ScoreOutsideKernel from the answer file
+the kernel left; the audit recomputes that score independently from the gradebook's side, checks that
+nbgrader stored it, and reads the notebook's own record for signs that the run was not what it seems.
 """
 
 import re
@@ -13,8 +13,9 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from graders.preprocessors import cell_grade_id
 from graders.report import Submission, grade_answer_file
-from graders.saving import ANSWER_FILE
+from graders.saving import find_answer_file
 from graders.tolerances import SCORE_AGREEMENT
 
 # What graders.notebook.dump_answers prints when it has written the answer file.
@@ -36,17 +37,17 @@ def audit_autograded(
     folder: Path, notebook: str, nbgrader_score: float, release: Path, submitted: Path
 ) -> Audit:
     """Recompute the score of folder/.answer.json and check the autograded notebook in `folder`."""
-    answer_file = folder / ANSWER_FILE
+    answer_file = find_answer_file(folder, notebook)
     recomputed = grade_answer_file(notebook, answer_file)
     findings = []
-    if not answer_file.is_file():
+    if not answer_file.is_file() or answer_file.is_symlink():
         findings.append("the notebook saved no answer file")
     elif recomputed.problem:
         findings.append(recomputed.problem)
     if abs(recomputed.score - nbgrader_score) > SCORE_AGREEMENT:
         findings.append(
             f"score mismatch: nbgrader gave {nbgrader_score:g} but the answer file earns {recomputed.score:g}"
-            " (tampering in the kernel?)"
+            " (was the gradebook changed by hand?)"
         )
     autograded = nbformat.read(folder / f"{notebook}.ipynb", as_version=4)
     findings += dump_findings(autograded)
@@ -92,12 +93,23 @@ def locked_cell_findings(release: Path, submitted: Path) -> list[str]:
         student = nbformat.read(submitted, as_version=4)
     except Exception:  # an unreadable notebook is reported by the failed autograde, not here
         return []
-    theirs = {_grade_id(cell): cell.source for cell in student.cells if _grade_id(cell)}
-    findings = []
-    for cell in nbformat.read(release, as_version=4).cells:
+    claimed = [cell_grade_id(cell) for cell in student.cells if cell_grade_id(cell)]
+    theirs = {cell_grade_id(cell): cell.source for cell in student.cells if cell_grade_id(cell)}
+    released = nbformat.read(release, as_version=4)
+    known = {cell_grade_id(cell) for cell in released.cells}
+    findings = [
+        f"cell id {grade_id} appears {claimed.count(grade_id)} times (nbgrader kept the last)"
+        for grade_id in sorted(set(claimed))
+        if claimed.count(grade_id) > 1
+    ]
+    findings += [
+        f"a cell claims grade id {grade_id!r}, which the assignment lacks (graded as an ordinary cell)"
+        for grade_id in sorted(set(claimed) - known)
+    ]
+    for cell in released.cells:
         if not _is_locked(cell):
             continue
-        grade_id = _grade_id(cell)
+        grade_id = cell_grade_id(cell)
         if grade_id not in theirs:
             findings.append(f"locked cell {grade_id} was deleted (nbgrader restored it)")
         elif theirs[grade_id] != cell.source:
@@ -112,11 +124,7 @@ def _code_cells(notebook: NotebookNode) -> Iterator[NotebookNode]:
 def _labelled_code_cells(notebook: NotebookNode) -> Iterator[tuple[str, NotebookNode]]:
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code":
-            yield _grade_id(cell) or f"#{index + 1}", cell
-
-
-def _grade_id(cell: NotebookNode) -> str:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+            yield cell_grade_id(cell) or f"#{index + 1}", cell
 
 
 def _is_locked(cell: NotebookNode) -> bool:

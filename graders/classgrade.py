@@ -7,13 +7,14 @@ workers never share a sqlite file; this process alone writes the class gradebook
 A finished submission is recorded under grading/done/, so a rerun grades only what is new or changed.
 """
 
-import csv
+import dataclasses
 import datetime
 import hashlib
 import json
 import re
 import shutil
 import subprocess
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -25,8 +26,10 @@ from tqdm import tqdm
 
 from graders.audit import audit_autograded
 from graders.course import make_course_dir
+from graders.files import copy_untrusted_tree
 from graders.gradebook import (
     NbgraderError,
+    export_rows,
     record_autograded,
     record_ungradable,
     register_students,
@@ -42,8 +45,9 @@ from graders.sandbox import (
     SUBMISSION_TIMEOUT_CELLS,
     cell_timeout,
     install_kernel_spec,
+    require_sandbox,
 )
-from graders.saving import ANSWER_FILE
+from graders.saving import answer_file_names
 from graders.specs import notebooks as notebooks_with_specs
 
 CLASS_COLUMNS = [*EXPORT_COLUMNS, "recomputed_score", "audit"]
@@ -51,6 +55,8 @@ CLASS_COLUMNS = [*EXPORT_COLUMNS, "recomputed_score", "audit"]
 GRADING = "grading"
 # LMS downloads name each file after its student; `{notebook}` stands for the notebook's name.
 ZIP_FILE_PATTERN = r".*/(?P<student_id>[^/]+)_(?P<file_id>{notebook})\.ipynb$"
+# nbgrader's gradebook stores a student id in 128 characters.
+MAX_STUDENT_ID_CHARS = 128
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class Limits:
 
     cell_timeout: int | None = None
     memory_limit: int = MEMORY_LIMIT_BYTES
+    sandboxed: bool = True
 
     def cell_seconds(self, notebook: str) -> int:
         return self.cell_timeout or cell_timeout(notebook)
@@ -82,6 +89,7 @@ class Outcome:
     task: Task
     digest: str
     problem: str = ""
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,7 @@ class ClassReport:
     problems: list[Problem]
     graded_now: int
     course: Path
+    sandboxed: bool = True
 
     @property
     def grades_csv(self) -> Path:
@@ -141,6 +150,13 @@ class ClassReport:
     @property
     def report_txt(self) -> Path:
         return self.course / "report.txt"
+
+
+SANDBOX_LINES = {
+    True: "sandbox:  every kernel ran in bubblewrap: no network, no view of answers, gradebook or others",
+    False: "sandbox:  NONE (--no-sandbox): student code ran with the grader's rights;"
+    " do not trust these scores from an untrusted class",
+}
 
 
 class SubmissionsError(ValueError):
@@ -158,6 +174,8 @@ def grade_class(
     zip_pattern: str = ZIP_FILE_PATTERN,
 ) -> ClassReport:
     """Grade every notebook of every student (found or on the roster) and write grades.csv and report.txt."""
+    if limits.sandboxed:
+        require_sandbox()
     course = Course(course_root.resolve(), db_url or sqlite_url(course_root / "gradebook.db"))
     chosen = notebooks or submitted_notebooks(submissions)
     prepare_course(course, chosen, limits)
@@ -174,7 +192,7 @@ def grade_class(
     problems += make_feedback(course, chosen)
     rows, row_problems = audited_rows(course, chosen, outcomes)
     problems += row_problems + roster_problems(students, roster)
-    report = ClassReport(rows, problems, len(pending), course.root)
+    report = ClassReport(rows, problems, len(pending), course.root, limits.sandboxed)
     write_csv(rows, CLASS_COLUMNS, report.grades_csv)
     report.report_txt.write_text(report_text(report) + "\n", encoding="utf-8")
     return report
@@ -243,7 +261,7 @@ def prepare_course(course: Course, notebooks: list[str], limits: Limits) -> None
                 f"--CourseDirectory.db_url={db_url}",
             ]
             run_nbgrader(arguments, root, course.log(f"generate_assignment-{solution.stem}.log"))
-    install_kernel_spec(course.jupyter, limits.memory_limit)
+    install_kernel_spec(course.jupyter, limits.memory_limit, limits.sandboxed)
 
 
 def _generated(root: Path, solution: Path) -> bool:
@@ -255,27 +273,52 @@ def _generated(root: Path, solution: Path) -> bool:
 def collect(submissions: Path, course: Course, notebooks: list[str], zip_pattern: str) -> list[Problem]:
     """Bring the submissions into course/submitted/, without any answer file a student shipped."""
     zips = archives(submissions)
-    problems = collect_zips(zips, course, notebooks, zip_pattern) if zips else []
-    if not zips:
-        collect_folders(submissions, course, notebooks)
-    for stray in (course.root / "submitted").glob(f"*/*/{ANSWER_FILE}"):
-        stray.unlink()
+    if zips:
+        return collect_zips(zips, course, notebooks, zip_pattern)
+    return collect_folders(submissions, course, notebooks)
+
+
+def collect_folders(submissions: Path, course: Course, notebooks: list[str]) -> list[Problem]:
+    """Copy DIR/<student>/<notebook>/ into the course: regular files only, never an answer file.
+
+    A student's folder may hold anything (symlinks, FIFOs, devices, huge files, odd names): what cannot
+    be copied safely is skipped, and a student id the gradebook cannot hold is refused, each with a problem.
+    """
+    problems = []
+    for student in sorted(path for path in submissions.iterdir() if path.is_dir() and not path.is_symlink()):
+        refusal = student_id_problem(student.name)
+        if refusal:
+            problems.append(Problem(_printable(student.name), "-", f"not graded: {refusal}"))
+            continue
+        for notebook in notebooks:
+            source = student / notebook
+            if source.is_dir() and not source.is_symlink():
+                target = course.submitted(Task(notebook, student.name))
+                shutil.rmtree(target, ignore_errors=True)
+                skipped = copy_untrusted_tree(
+                    source, target, leave_out=answer_file_names(notebook).__contains__
+                )
+                problems += [Problem(student.name, notebook, f"skipped {line}") for line in skipped]
     return problems
 
 
-def collect_folders(submissions: Path, course: Course, notebooks: list[str]) -> None:
-    """Copy DIR/<student>/<notebook>/ into the course, dropping symlinks (they could point anywhere)."""
-    for student in sorted(path for path in submissions.iterdir() if path.is_dir()):
-        for notebook in notebooks:
-            source = student / notebook
-            if source.is_dir():
-                target = course.submitted(Task(notebook, student.name))
-                shutil.rmtree(target, ignore_errors=True)
-                shutil.copytree(source, target, ignore=_symlinks_and_answer_files)
+def student_id_problem(student_id: str) -> str:
+    """Why a folder name cannot be a student id in the gradebook and the CSV ('' when it can)."""
+    try:
+        student_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the folder name is not valid UTF-8: rename it to the student's id"
+    if any(not character.isprintable() for character in student_id):
+        return "the folder name holds control characters (a newline?): rename it to the student's id"
+    if student_id.startswith("."):
+        return "the folder name starts with '.': rename it to the student's id"
+    if len(student_id) > MAX_STUDENT_ID_CHARS:
+        return f"the folder name is longer than {MAX_STUDENT_ID_CHARS} characters (nbgrader's limit)"
+    return ""
 
 
-def _symlinks_and_answer_files(folder: str, names: list[str]) -> set[str]:
-    return {name for name in names if name == ANSWER_FILE or (Path(folder) / name).is_symlink()}
+def _printable(name: str) -> str:
+    return repr(name)[1:-1]
 
 
 def collect_zips(zips: list[Path], course: Course, notebooks: list[str], pattern: str) -> list[Problem]:
@@ -323,9 +366,7 @@ def autograde_all(course: Course, pending: list[Outcome], jobs: int, limits: Lim
         futures = [pool.submit(autograde, course, outcome, limits) for outcome in pending]
         try:
             for future in tqdm(as_completed(futures), total=len(futures), desc="autograde", unit="notebook"):
-                outcome = future.result()
-                record(course, outcome)
-                yield outcome
+                yield record(course, future.result())
         except BaseException:
             # An interrupted run leaves unfinished submissions unrecorded: the next run grades them.
             pool.shutdown(wait=True, cancel_futures=True)
@@ -352,14 +393,23 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
     ]
     log = scratch / "autograde.log"
     seconds = limits.submission_seconds(task.notebook)
+    # The sandboxed kernel has no network, so it talks to nbgrader over Unix sockets beside its connection
+    # file, in a folder of its own that the sandbox binds: short, as a socket path must fit in 107 bytes.
+    runtime = Path(tempfile.mkdtemp(prefix="graders-kernel-"))
+    arguments += [
+        "--KernelManager.transport=ipc",
+        f"--KernelManager.connection_file={runtime / 'kernel.json'}",
+    ]
     try:
-        run_nbgrader(arguments, scratch, log, timeout=seconds, jupyter_dir=course.jupyter)
+        run_nbgrader(arguments, scratch, log, seconds, course.jupyter)
     except subprocess.TimeoutExpired:
         return Outcome(task, outcome.digest, f"stopped after {seconds} s: nbgrader did not finish in time")
     except NbgraderError:
         return Outcome(
             task, outcome.digest, failure_reason(log.read_text(encoding="utf-8", errors="replace"))
         )
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
     return outcome
 
 
@@ -369,7 +419,11 @@ def lay_out_scratch(course: Course, task: Task, scratch: Path) -> None:
     shutil.copytree(course.template / "source" / task.notebook, scratch / "source" / task.notebook)
     shutil.copyfile(course.template / "gradebook.db", scratch / "gradebook.db")
     shutil.copyfile(course.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
-    shutil.copytree(course.submitted(task), scratch / "submitted" / task.student / task.notebook)
+    skipped = copy_untrusted_tree(
+        course.submitted(task), scratch / "submitted" / task.student / task.notebook
+    )
+    if skipped:  # collect copied regular files only, so this is a change behind our back
+        raise OSError(f"the submission changed while being graded: {'; '.join(skipped)}")
 
 
 def failure_reason(log: str) -> str:
@@ -386,8 +440,11 @@ def failure_reason(log: str) -> str:
     return "nbgrader could not grade it: " + (errors[0] if errors else "see its log")
 
 
-def record(course: Course, outcome: Outcome) -> None:
-    """Move a finished submission into the course and the class gradebook, then mark it done."""
+def record(course: Course, outcome: Outcome) -> Outcome:
+    """Move a finished submission into the course and the class gradebook, then mark it done.
+
+    The graded folder is what the kernel left: only its regular files are copied, the rest is named.
+    """
     task = outcome.task
     scratch = course.scratch(task)
     target = course.autograded(task)
@@ -401,15 +458,18 @@ def record(course: Course, outcome: Outcome) -> None:
             shutil.copyfile(scratch / "autograde.log", failure_log)
         record_ungradable(course.db_url, task.notebook, task.student, _timestamp(course.submitted(task)))
     else:
-        shutil.copytree(scratch / "autograded" / task.student / task.notebook, target)
+        skipped = copy_untrusted_tree(scratch / "autograded" / task.student / task.notebook, target)
+        outcome = dataclasses.replace(outcome, skipped=tuple(f"the kernel left {line}" for line in skipped))
         notebook = target / f"{task.notebook}.ipynb"
         record_autograded(
             course.db_url, notebook, task.notebook, task.student, _timestamp(course.submitted(task))
         )
     done = course.done(task)
     done.parent.mkdir(parents=True, exist_ok=True)
-    done.write_text(json.dumps({"digest": outcome.digest, "problem": outcome.problem}), encoding="utf-8")
+    fields = {"digest": outcome.digest, "problem": outcome.problem, "skipped": list(outcome.skipped)}
+    done.write_text(json.dumps(fields), encoding="utf-8")
     shutil.rmtree(scratch, ignore_errors=True)
+    return outcome
 
 
 def _timestamp(submitted: Path) -> datetime.datetime | None:
@@ -430,7 +490,7 @@ def _finished(course: Course, task: Task, digest: str) -> Outcome | None:
     graded_notebook_lost = not done.get("problem") and not course.autograded(task).is_dir()
     if done.get("digest") != digest or graded_notebook_lost:
         return None
-    return Outcome(task, digest, str(done.get("problem", "")))
+    return Outcome(task, digest, str(done.get("problem", "")), tuple(map(str, done.get("skipped", []))))
 
 
 def _digest(course: Course, task: Task, limits: Limits) -> str:
@@ -441,7 +501,7 @@ def _digest(course: Course, task: Task, limits: Limits) -> str:
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
     for path in (SOLUTIONS_DIR / f"{task.notebook}.ipynb", answers_dir() / f"{task.notebook}.json"):
         digest.update(path.read_bytes() if path.is_file() else b"")
-    digest.update(f"{limits.cell_seconds(task.notebook)} {limits.memory_limit}".encode())
+    digest.update(f"{limits.cell_seconds(task.notebook)} {limits.memory_limit} {limits.sandboxed}".encode())
     return digest.hexdigest()
 
 
@@ -465,16 +525,10 @@ def audited_rows(
     course: Course, notebooks: list[str], outcomes: dict[Task, Outcome]
 ) -> tuple[list[dict[str, str]], list[Problem]]:
     """nbgrader export's rows for the chosen notebooks, each with the recomputed score and audit findings."""
-    export = course.root / "export.csv"
-    run_nbgrader(
-        ["export", "--to", str(export), f"--CourseDirectory.db_url={course.db_url}"],
-        course.root,
-        course.log("export.log"),
-    )
     rows, problems = [], []
-    for row in sorted(_read_export(export), key=lambda row: (row["assignment"], row["student_id"])):
-        if row["assignment"] not in notebooks:
-            continue
+    for row in sorted(
+        export_rows(course.db_url, notebooks), key=lambda row: (row["assignment"], row["student_id"])
+    ):
         task = Task(row["assignment"], row["student_id"])
         recomputed, findings = _audit(course, task, outcomes.get(task), float(row["score"] or 0))
         rows.append({**row, "recomputed_score": recomputed, "audit": "; ".join(findings)})
@@ -482,16 +536,11 @@ def audited_rows(
     return rows, problems
 
 
-def _read_export(export: Path) -> list[dict[str, str]]:
-    with export.open(newline="", encoding="utf-8") as stream:
-        return list(csv.DictReader(stream))
-
-
 def _audit(course: Course, task: Task, outcome: Outcome | None, score: float) -> tuple[str, list[str]]:
     if outcome is None:
         return "", [f"no {task.notebook}.ipynb submitted"]
     if outcome.problem:
-        return "", [f"not graded: {outcome.problem}"]
+        return "", [f"not graded: {outcome.problem}", *outcome.skipped]
     audit = audit_autograded(
         course.autograded(task),
         task.notebook,
@@ -499,7 +548,7 @@ def _audit(course: Course, task: Task, outcome: Outcome | None, score: float) ->
         course.release(task.notebook),
         course.submitted(task) / f"{task.notebook}.ipynb",
     )
-    return f"{audit.recomputed.score:g}", audit.findings
+    return f"{audit.recomputed.score:g}", [*audit.findings, *outcome.skipped]
 
 
 def roster_problems(students: list[Student], roster: dict[str, Student] | None) -> list[Problem]:
@@ -533,6 +582,7 @@ def report_text(report: ClassReport) -> str:
         *(f"  {problem}" for problem in report.problems),
         "",
         f"grades:   {report.grades_csv} (nbgrader export + recomputed_score + audit)",
+        SANDBOX_LINES[report.sandboxed],
         f"feedback: {report.course / 'feedback'}/<student>/<notebook>/<notebook>.html",
     ]
     return "\n".join(lines)

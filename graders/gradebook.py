@@ -12,9 +12,10 @@ import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
@@ -124,6 +125,38 @@ def _record_submission(
         gradebook.update_or_create_student(student)
         details = {"timestamp": timestamp} if timestamp else {}
         gradebook.update_or_create_submission(assignment, student, **details)
+
+
+def export_rows(db_url: str, assignments: Iterable[str]) -> list[dict[str, str]]:
+    """nbgrader export's rows (its columns and values), read through the Gradebook API for any student id."""
+    rows = []
+    with _quiet_sqlalchemy(), Gradebook(db_url) as gradebook:
+        for assignment in (gradebook.find_assignment(name) for name in assignments):
+            for student in gradebook.students:
+                rows.append(_export_row(gradebook, assignment, student))
+    return rows
+
+
+def _export_row(gradebook: Gradebook, assignment: Any, student: Any) -> dict[str, str]:
+    try:
+        submission = gradebook.find_submission(assignment.name, student.id)
+        raw, penalty, timestamp = submission.score, submission.late_submission_penalty, submission.timestamp
+    except MissingEntry:  # nbgrader export scores a student who submitted nothing 0
+        raw, penalty, timestamp = 0.0, 0.0, None
+    row = {
+        "assignment": assignment.name,
+        "duedate": assignment.duedate,
+        "timestamp": timestamp,
+        "student_id": student.id,
+        "last_name": student.last_name,
+        "first_name": student.first_name,
+        "email": student.email,
+        "raw_score": raw,
+        "late_submission_penalty": penalty,
+        "score": max(0.0, raw - penalty),
+        "max_score": assignment.max_score,
+    }
+    return {key: "" if value is None else str(value) for key, value in row.items()}
 
 
 @contextlib.contextmanager

@@ -9,6 +9,8 @@ import base64
 import binascii
 import json
 import math
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,11 +56,16 @@ def loads_answers(raw: bytes | str) -> dict[str, Any]:
 
 
 def _read_capped(path: Path) -> bytes:
-    if not path.exists():
-        raise AnswerFileError(f"no answer file at {path}: did the cell that saves answers run?")
-    if not path.is_file():
-        raise AnswerFileError(f"{path} is not a regular file")
-    with path.open("rb") as stream:
+    # The file is untrusted: a symlink could point at the reference answers, a FIFO would block.
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise AnswerFileError(f"no answer file at {path}: did the cell that saves answers run?") from None
+    except OSError as error:
+        raise AnswerFileError(f"{path} cannot be opened as a regular file ({error.strerror})") from None
+    with os.fdopen(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise AnswerFileError(f"{path} is not a regular file")
         raw = stream.read(limits.MAX_FILE_BYTES + 1)
     if len(raw) > limits.MAX_FILE_BYTES:
         raise AnswerFileError(f"the file is larger than {limits.MAX_FILE_BYTES // 2**20} MiB")

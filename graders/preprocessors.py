@@ -1,27 +1,58 @@
-"""nbgrader preprocessors the course adds to autograde (nbgrader_config.py lists them)."""
+"""nbgrader preprocessors the course adds to autograde (nbgrader_config.py lists them).
+
+The student's kernel is never trusted with a score: ScoreOutsideKernel runs after Execute has shut the
+kernel down, grades the answer file the kernel left with the safe loader and the specs, and writes each
+graded cell's points and messages into that cell, where SaveAutoGrades reads them.
+"""
+
+import ast
+from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
-from nbformat.notebooknode import NotebookNode
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
 from nbgrader import utils
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
+from graders.grading import KeyResult, describe, total
+from graders.report import grade_answer_file
+from graders.saving import find_answer_file
 
-class StderrAsStdout(NbGraderPreprocessor):
-    """In graded cells, show stderr as ordinary output: nbgrader scores a cell that wrote to stderr 0.
+# The function a graded cell calls: grade(NOTEBOOK, "key", ...) names the keys the cell scores.
+GRADE_CALL = "grade"
 
-    The course's test cells report failure through the points they return, never through stderr, so
-    anything there is a library's warning and must not cost a correct answer its points.
+
+class ForgetUnknownCells(NbGraderPreprocessor):
+    """Before OverwriteCells: a cell claiming a grade id the assignment lacks becomes an ordinary cell.
+
+    nbgrader fails the whole notebook on such a cell; forgetting its claim lets OverwriteCells restore
+    the real cells and grade the rest (graders.audit flags the submission).
     """
 
-    def preprocess_cell(
-        self, cell: NotebookNode, resources: ResourcesDict, cell_index: int
-    ) -> tuple[NotebookNode, ResourcesDict]:
-        if cell.cell_type == "code" and utils.is_grade(cell):
-            for output in cell.outputs:
-                if output.output_type == "stream" and output.name == "stderr":
-                    output.name = "stdout"
-        return cell, resources
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        known = assignment_cell_ids(resources)
+        for cell in nb.cells:
+            if cell_grade_id(cell) and cell_grade_id(cell) not in known:
+                cell.metadata.nbgrader = {}
+        return nb, resources
+
+
+class ScoreOutsideKernel(NbGraderPreprocessor):
+    """After Execute: each graded cell's output becomes its score, computed here from the answer file."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        notebook = resources["nbgrader"]["notebook"]
+        folder = Path(resources["metadata"]["path"])
+        results = {
+            result.key: result
+            for result in grade_answer_file(notebook, find_answer_file(folder, notebook)).results
+        }
+        for cell in nb.cells:
+            if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+                cell.outputs = score_outputs([results[key] for key in graded_keys(cell.source)], cell)
+        return nb, resources
 
 
 class LimitOutputSize(NbGraderPreprocessor):
@@ -46,3 +77,49 @@ class LimitOutputSize(NbGraderPreprocessor):
                     )
                 budget = max(0, budget - len(output.text))
         return cell, resources
+
+
+def graded_keys(source: str) -> list[str]:
+    """The answer keys a graded cell's `grade(NOTEBOOK, "key", ...)` call scores."""
+    calls = [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == GRADE_CALL
+    ]
+    keys = [
+        argument.value for call in calls for argument in call.args[1:] if isinstance(argument, ast.Constant)
+    ]
+    if not keys or not all(isinstance(key, str) for key in keys):
+        raise ValueError(f"a graded cell must call {GRADE_CALL}(NOTEBOOK, 'key', ...), not:\n{source}")
+    return keys
+
+
+def score_outputs(results: list[KeyResult], cell: NotebookNode) -> list[NotebookNode]:
+    """What the graded cell shows: one line per key, and the points as the result nbgrader reads."""
+    earned, _ = total(results)
+    lines = "".join(describe(result) + "\n" for result in results)
+    return [
+        new_output("stream", name="stdout", text=lines),
+        new_output(
+            "execute_result", data={"text/plain": f"{earned:g}"}, execution_count=cell.execution_count
+        ),
+    ]
+
+
+def assignment_cell_ids(resources: ResourcesDict) -> set[str]:
+    """The grade ids of every cell nbgrader knows in this notebook of the assignment."""
+    details = resources["nbgrader"]
+    with Gradebook(details["db_url"]) as gradebook:
+        notebook = gradebook.find_notebook(details["notebook"], details["assignment"])
+        cells = [
+            *notebook.source_cells,
+            *notebook.grade_cells,
+            *notebook.solution_cells,
+            *notebook.task_cells,
+        ]
+        return {cell.name for cell in cells}
+
+
+def cell_grade_id(cell: NotebookNode) -> str:
+    """The nbgrader grade id a cell claims ('' for an ordinary cell)."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")

@@ -1,22 +1,39 @@
-"""The limits a student's notebook runs under when the class is graded, and the kernel that enforces them.
+"""The sandbox a student's kernel runs in when the class is graded, and its limits.
 
-nbgrader starts the kernel named KERNEL_NAME, whose spec runs `python -m graders.sandbox`: it caps the
-kernel's address space, ties the kernel's life to the grading process, then becomes ipykernel.
+nbgrader starts the kernel named KERNEL_NAME, whose spec runs `python -m graders.sandbox launch`: outside
+the sandbox, it checks the connection file and execs bubblewrap (`bwrap`), which runs
+`python -m graders.sandbox kernel` in fresh namespaces. That caps memory and file size, then becomes
+ipykernel. The kernel sees the Python environment and the graders package read-only, its own notebook
+folder and a private /tmp writable, and nothing else: no reference answers, gradebook, other students,
+course or repository, no network (it talks to nbgrader over Unix sockets), and its PID namespace dies
+with it, taking every process it started along.
 """
 
 import ctypes
 import json
 import os
 import resource
+import shutil
 import signal
+import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
+import graders
+
 KERNEL_NAME = "graders-sandbox"
+BWRAP = "bwrap"
+INSTALL_HINT = "install Debian's bubblewrap (`apt-get install bubblewrap`), or grade with --no-sandbox"
 
 # A course notebook needs well under 1 GiB (torch alone maps about 0.7 GiB); 4 GiB leaves room for a
 # slow but honest solution while a cell that asks for tens of GB gets a MemoryError instead of the OOM killer.
 MEMORY_LIMIT_BYTES = 4 * 2**30
+# Answer files are a few hundred kB and plots live in the notebook: no honest cell writes a 256 MiB file,
+# while a cell that tries to fill the disk gets "File too large" instead.
+FILE_SIZE_LIMIT_BYTES = 256 * 2**20
+# The private /tmp lives in memory: matplotlib's and IPython's caches need a few MB.
+TMP_SIZE_BYTES = 256 * 2**20
 
 # Per-cell limits: at least 20 times the slowest solution cell measured by `make bench`
 # (bench/results.md; the torch import in the setup cell, 1-2 s here), rounded up to 30 or 60 s. An
@@ -35,7 +52,16 @@ CELL_TIMEOUT_SECONDS = {
 # full timeout: after this many cell timeouts the whole submission is stopped and reported.
 SUBMISSION_TIMEOUT_CELLS = 4
 
+# System folders a Python kernel needs (shared libraries, certificates, time zones, /etc/passwd).
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
+# The only variables the kernel inherits: nbgrader's marker, locale and plotting; never a secret.
+PASSED_ENVIRONMENT = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "TZ", "MPLBACKEND")
+
 _PR_SET_PDEATHSIG = 1
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot run on this machine; the message says what to install."""
 
 
 def cell_timeout(notebook: str) -> int:
@@ -45,23 +71,95 @@ def cell_timeout(notebook: str) -> int:
     return CELL_TIMEOUT_SECONDS[notebook]
 
 
-def install_kernel_spec(jupyter_dir: Path, memory_limit: int = MEMORY_LIMIT_BYTES) -> Path:
-    """Write the sandbox kernel spec under jupyter_dir/kernels, for a JUPYTER_PATH of jupyter_dir only."""
+def install_kernel_spec(
+    jupyter_dir: Path, memory_limit: int = MEMORY_LIMIT_BYTES, sandboxed: bool = True
+) -> Path:
+    """Write the grading kernel spec under jupyter_dir/kernels, for a JUPYTER_PATH of jupyter_dir only."""
     spec_dir = jupyter_dir / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
+    mode = "launch" if sandboxed else "unsandboxed"
     spec = {
-        "argv": [sys.executable, "-m", "graders.sandbox", str(memory_limit), "-f", "{connection_file}"],
-        "display_name": f"Python 3 (graders sandbox, {memory_limit / 2**30:g} GiB)",
+        "argv": [sys.executable, "-m", "graders.sandbox", mode, str(memory_limit), "{connection_file}"],
+        "display_name": f"Python 3 (graders {'sandbox' if sandboxed else 'NO sandbox'}, "
+        f"{memory_limit / 2**30:g} GiB)",
         "language": "python",
+        # The kernel runs in its own session, out of reach of a process-group signal: interrupt by message.
+        "interrupt_mode": "message",
         "metadata": {"debugger": False},
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
     return spec_dir
 
 
-def limit_memory(limit: int) -> None:
-    """Cap this process's address space: a large allocation then fails inside the cell that asked for it."""
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def require_sandbox() -> None:
+    """Raise SandboxUnavailable unless bubblewrap is installed and can create namespaces here."""
+    if shutil.which(BWRAP) is None:
+        raise SandboxUnavailable(f"the grading sandbox needs {BWRAP}, which is not installed: {INSTALL_HINT}")
+    probe = subprocess.run(
+        [BWRAP, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode != 0:
+        raise SandboxUnavailable(
+            f"{BWRAP} is installed but cannot create a sandbox here ({probe.stderr.strip()}): "
+            "run as root or allow unprivileged user namespaces, or grade with --no-sandbox"
+        )
+
+
+def bwrap_arguments(writable: Iterable[Path], readable: Iterable[Path], workdir: Path) -> list[str]:
+    """bubblewrap's options for a kernel that may write only `writable` (and its own /tmp)."""
+    arguments = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    arguments += ["--size", str(TMP_SIZE_BYTES), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
+    for folder in SYSTEM_DIRS:
+        arguments += ["--ro-bind-try", folder, folder]
+    for folder in readable:
+        arguments += ["--ro-bind", str(folder), str(folder)]
+    for folder in writable:
+        arguments += ["--bind", str(folder), str(folder)]
+    arguments += ["--remount-ro", "/", "--chdir", str(workdir), "--clearenv"]
+    environment = {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    environment |= {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
+    for name, value in environment.items():
+        arguments += ["--setenv", name, value]
+    return arguments
+
+
+def course_code() -> list[Path]:
+    """What the kernel must read: the Python installation, this environment and the graders package."""
+    return sorted({Path(sys.base_prefix), Path(sys.prefix), Path(graders.__file__).resolve().parent})
+
+
+def launch(limit: str, connection_file: str) -> None:
+    """Outside the sandbox: check that nbgrader talks over Unix sockets, then exec bwrap with the kernel."""
+    connection = Path(connection_file).resolve()
+    strangers = sorted(
+        path.name for path in connection.parent.iterdir() if not path.name.startswith(connection.stem)
+    )
+    if strangers:
+        raise SandboxUnavailable(
+            f"{connection.parent} holds other files ({', '.join(strangers[:3])}): the kernel would see them; "
+            "give each kernel its own JUPYTER_RUNTIME_DIR"
+        )
+    transport = json.loads(connection.read_text(encoding="utf-8")).get("transport")
+    if transport != "ipc":
+        raise SandboxUnavailable(
+            f"the sandboxed kernel has no network, so it needs ipc transport, not {transport!r}: "
+            "run nbgrader with --KernelManager.transport=ipc"
+        )
+    workdir = Path.cwd().resolve()
+    kernel = [sys.executable, "-m", "graders.sandbox", "kernel", limit, "-f", str(connection)]
+    options = bwrap_arguments([connection.parent, workdir], course_code(), workdir)
+    bwrap = shutil.which(BWRAP)
+    if bwrap is None:
+        raise SandboxUnavailable(f"{BWRAP} is not installed: {INSTALL_HINT}")
+    os.execv(bwrap, [bwrap, *options, "--", *kernel])
+
+
+def limit_resources(memory_limit: int) -> None:
+    """Cap address space and file size: a large allocation or write fails inside the cell that asked."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT_BYTES, FILE_SIZE_LIMIT_BYTES))
 
 
 def die_with_parent() -> None:
@@ -71,12 +169,24 @@ def die_with_parent() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
-def main(argv: list[str]) -> None:
-    """Kernel launcher: `python -m graders.sandbox LIMIT_BYTES -f CONNECTION_FILE`."""
-    limit, *kernel_arguments = argv
-    limit_memory(int(limit))
+def kernel(limit: str, kernel_arguments: list[str]) -> None:
+    """Become ipykernel under the resource limits (inside the sandbox, or unsandboxed on request)."""
+    limit_resources(int(limit))
     die_with_parent()
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *kernel_arguments])
+
+
+def main(argv: list[str]) -> None:
+    """`python -m graders.sandbox launch|unsandboxed LIMIT CONNECTION_FILE` or `kernel LIMIT -f FILE`."""
+    mode, limit, *rest = argv
+    if mode == "launch":
+        launch(limit, rest[0])
+    elif mode == "unsandboxed":
+        kernel(limit, ["-f", rest[0]])
+    elif mode == "kernel":
+        kernel(limit, rest)
+    else:
+        raise SystemExit(f"unknown sandbox mode {mode!r}")
 
 
 if __name__ == "__main__":
