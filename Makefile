@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 JOBS ?= 2
 
-.PHONY: setup demo test lint student answers executed check-generated clean site regenerate browser grade bench
+.PHONY: setup sandbox-tool demo test lint student answers executed check-generated clean site regenerate browser grade bench
 
 setup: $(STAMP)
 
@@ -24,7 +24,7 @@ demo: setup
 	$(BIN)/python -m graders.build student
 	$(BIN)/python -m graders grade examples/sample_submission
 
-test: setup browser
+test: setup browser sandbox-tool
 	$(BIN)/python -m pytest
 
 # CI must really run the site's browser check (tests/test_site.py), so it gets Debian's Chromium there;
@@ -32,6 +32,14 @@ test: setup browser
 browser:
 	@if [ -n "$$CI" ] && [ ! -x /usr/bin/chromium ]; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
+
+# Class grading runs every student's kernel in bubblewrap (docs/grading.md) and refuses to run without it:
+# where we may (root with apt-get, as in CI) the Makefile installs Debian's package, elsewhere it says how.
+sandbox-tool:
+	@command -v bwrap >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap; \
+		else echo "note: class grading needs bubblewrap: sudo apt-get install bubblewrap (or --no-sandbox)"; fi; }
 
 lint: setup
 	$(BIN)/ruff check graders tests
@@ -57,7 +65,7 @@ regenerate: student answers
 	$(MAKE) site
 
 ## Grade a class with nbgrader: make grade SUBMISSIONS=DIR-or-zip [JOBS=N] [ROSTER=roster.csv] (docs/grading.md)
-grade: setup
+grade: setup sandbox-tool
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [JOBS=N] [ROSTER=csv]"; exit 2; }
 	$(BIN)/python -m graders class "$(SUBMISSIONS)" --jobs $(JOBS) $(if $(ROSTER),--roster "$(ROSTER)")
 

@@ -128,10 +128,11 @@ def fixture_class() -> list[Pupil]:
         Pupil(
             "deletes_test_cell", 7, ("locked cell test-graph-path was deleted",), drop=("test-graph-path",)
         ),
+        # Scores are computed outside the kernel, so patching what runs inside it changes nothing.
         Pupil(
             "patches_graders",
-            7,
-            ("score mismatch: nbgrader gave 7 but the answer file earns 0",),
+            0,
+            (),
             {
                 "sum-grads": "import graders.grading\n\ngraders.grading.grade_value = "
                 "lambda key, spec, expected, answers: "
@@ -141,8 +142,8 @@ def fixture_class() -> list[Pupil]:
         ),
         Pupil(
             "patches_numpy",
-            7,
-            ("score mismatch: nbgrader gave 7 but the answer file earns 2",),
+            2,
+            (),
             {
                 "sum-grads": "import numpy as np\n\nnp.isclose = lambda a, b, **options: "
                 "np.ones(np.broadcast_shapes(np.shape(a), np.shape(b)), dtype=bool)\nsum_grads = [0.0, 0.0]",
@@ -151,13 +152,8 @@ def fixture_class() -> list[Pupil]:
                 + "\naccumulated_grad = grad_after_zeroing = w.grad * 0",
             },
         ),
-        Pupil(
-            "forges_answer_file",
-            7,
-            ("the dump cell did not save the answers",),
-            {"sum-grads": forge},
-            blank=True,
-        ),
+        # The reference answers are not in the sandbox: the copy fails, and the answers earn nothing.
+        Pupil("forges_answer_file", 0, (), {"sum-grads": forge}, blank=True),
         Pupil(
             "ships_answer_file",
             0,
