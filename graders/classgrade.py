@@ -55,6 +55,9 @@ CLASS_COLUMNS = [*EXPORT_COLUMNS, "recomputed_score", "audit"]
 GRADING = "grading"
 # LMS downloads name each file after its student; `{notebook}` stands for the notebook's name.
 ZIP_FILE_PATTERN = r".*/(?P<student_id>[^/]+)_(?P<file_id>{notebook})\.ipynb$"
+# A scratch course holds one submission under this id, so an odd real id never meets nbgrader's globs;
+# the class gradebook gets the real id (graders.gradebook.record_autograded).
+SCRATCH_STUDENT = "student"
 # nbgrader's gradebook stores a student id in 128 characters.
 MAX_STUDENT_ID_CHARS = 128
 
@@ -124,7 +127,10 @@ class Course:
         return self.root / "release" / notebook / f"{notebook}.ipynb"
 
     def scratch(self, task: Task) -> Path:
-        return self.grading / "scratch" / task.notebook / task.student
+        # nbgrader globs the paths it is given: a student id with * or [ ] must not be part of them.
+        return (
+            self.grading / "scratch" / task.notebook / hashlib.sha256(task.student.encode()).hexdigest()[:16]
+        )
 
     def done(self, task: Task) -> Path:
         return self.grading / "done" / task.notebook / f"{task.student}.json"
@@ -384,8 +390,7 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
     arguments = [
         "autograde",
         task.notebook,
-        # The scratch course holds this one student; a pattern spares nbgrader's glob from odd ids.
-        "--student=*",
+        f"--student={SCRATCH_STUDENT}",
         "--force",
         f"--Execute.kernel_name={KERNEL_NAME}",
         f"--Execute.timeout={limits.cell_seconds(task.notebook)}",
@@ -420,7 +425,7 @@ def lay_out_scratch(course: Course, task: Task, scratch: Path) -> None:
     shutil.copyfile(course.template / "gradebook.db", scratch / "gradebook.db")
     shutil.copyfile(course.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
     skipped = copy_untrusted_tree(
-        course.submitted(task), scratch / "submitted" / task.student / task.notebook
+        course.submitted(task), scratch / "submitted" / SCRATCH_STUDENT / task.notebook
     )
     if skipped:  # collect copied regular files only, so this is a change behind our back
         raise OSError(f"the submission changed while being graded: {'; '.join(skipped)}")
@@ -458,7 +463,7 @@ def record(course: Course, outcome: Outcome) -> Outcome:
             shutil.copyfile(scratch / "autograde.log", failure_log)
         record_ungradable(course.db_url, task.notebook, task.student, _timestamp(course.submitted(task)))
     else:
-        skipped = copy_untrusted_tree(scratch / "autograded" / task.student / task.notebook, target)
+        skipped = copy_untrusted_tree(scratch / "autograded" / SCRATCH_STUDENT / task.notebook, target)
         outcome = dataclasses.replace(outcome, skipped=tuple(f"the kernel left {line}" for line in skipped))
         notebook = target / f"{task.notebook}.ipynb"
         record_autograded(

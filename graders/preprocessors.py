@@ -27,15 +27,16 @@ GRADE_CALL = "grade"
 class ForgetUnknownCells(NbGraderPreprocessor):
     """Before OverwriteCells: a cell claiming a grade id the assignment lacks becomes an ordinary cell.
 
-    nbgrader fails the whole notebook on such a cell; forgetting its claim lets OverwriteCells restore
-    the real cells and grade the rest (graders.audit flags the submission).
+    nbgrader fails the whole notebook on such a cell, and on the empty claim DeduplicateIds leaves on a
+    duplicate; dropping the claim lets OverwriteCells restore the real cells and grade the rest
+    (graders.audit flags the submission).
     """
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         known = assignment_cell_ids(resources)
         for cell in nb.cells:
-            if cell_grade_id(cell) and cell_grade_id(cell) not in known:
-                cell.metadata.nbgrader = {}
+            if "nbgrader" in cell.metadata and cell_grade_id(cell) not in known:
+                del cell.metadata["nbgrader"]
         return nb, resources
 
 

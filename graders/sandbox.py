@@ -54,6 +54,8 @@ SUBMISSION_TIMEOUT_CELLS = 4
 
 # System folders a Python kernel needs (shared libraries, certificates, time zones, /etc/passwd).
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
+# Where the kernel finds its notebook's folder, whatever the course's path.
+WORKDIR = Path("/home/student/work")
 # The only variables the kernel inherits: nbgrader's marker, locale and plotting; never a secret.
 PASSED_ENVIRONMENT = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "TZ", "MPLBACKEND")
 
@@ -107,17 +109,19 @@ def require_sandbox() -> None:
         )
 
 
-def bwrap_arguments(writable: Iterable[Path], readable: Iterable[Path], workdir: Path) -> list[str]:
-    """bubblewrap's options for a kernel that may write only `writable` (and its own /tmp)."""
+def bwrap_arguments(workdir: Path, runtime: Path, readable: Iterable[Path]) -> list[str]:
+    """bubblewrap's options for a kernel that may write only its notebook's folder, its sockets' and /tmp.
+
+    The notebook's folder appears at WORKDIR, so the kernel learns nothing of the course's layout.
+    """
     arguments = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     arguments += ["--size", str(TMP_SIZE_BYTES), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
     for folder in SYSTEM_DIRS:
         arguments += ["--ro-bind-try", folder, folder]
     for folder in readable:
         arguments += ["--ro-bind", str(folder), str(folder)]
-    for folder in writable:
-        arguments += ["--bind", str(folder), str(folder)]
-    arguments += ["--remount-ro", "/", "--chdir", str(workdir), "--clearenv"]
+    arguments += ["--bind", str(runtime), str(runtime), "--bind", str(workdir), str(WORKDIR)]
+    arguments += ["--remount-ro", "/", "--chdir", str(WORKDIR), "--clearenv"]
     environment = {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     environment |= {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
     for name, value in environment.items():
@@ -147,9 +151,8 @@ def launch(limit: str, connection_file: str) -> None:
             f"the sandboxed kernel has no network, so it needs ipc transport, not {transport!r}: "
             "run nbgrader with --KernelManager.transport=ipc"
         )
-    workdir = Path.cwd().resolve()
     kernel = [sys.executable, "-m", "graders.sandbox", "kernel", limit, "-f", str(connection)]
-    options = bwrap_arguments([connection.parent, workdir], course_code(), workdir)
+    options = bwrap_arguments(Path.cwd().resolve(), connection.parent, course_code())
     bwrap = shutil.which(BWRAP)
     if bwrap is None:
         raise SandboxUnavailable(f"{BWRAP} is not installed: {INSTALL_HINT}")
