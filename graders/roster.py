@@ -45,9 +45,4 @@ def _student(row: dict[str, str | None], id_column: str, where: str) -> Student:
     if not student_id:
         raise RosterError(f"{where}: empty student id")
     fields = {name: (row.get(name) or "").strip() for name in ROSTER_FIELDS}
-    # nbgrader export writes its CSV without quoting, so a comma would shift that student's columns.
-    if any("," in value for value in (student_id, *fields.values())):
-        raise RosterError(
-            f"{where}: remove the comma from {student_id!r}'s entry (nbgrader export cannot quote it)"
-        )
     return Student(student_id, **fields)
