@@ -10,7 +10,7 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.enforce_metadata = True
 
 # nbgrader's default of 30 s per cell is a guess; `python -m graders class` passes each notebook's own
-# limit from graders/sandbox.py (CELL_TIMEOUT_SECONDS, measured by `make bench`). This is the fallback
+# limit from its spec module (graders/specs, CELL_TIMEOUT_SECONDS, measured by `make bench`). This is the fallback
 # for a plain `nbgrader autograde`: every solution cell takes seconds, so 120 s leaves room for a slow
 # machine while a student's infinite loop still ends, interrupted rather than killing the kernel.
 c.Execute.timeout = 120

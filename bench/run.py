@@ -21,13 +21,15 @@ from pathlib import Path
 
 import nbformat
 
+from graders.autograde import Outcome, autograde
 from graders.build import execute
-from graders.classgrade import Course, Limits, Outcome, Task, autograde, grade_class, prepare_course
-from graders.course import solution_notebooks
+from graders.classgrade import grade_class
+from graders.course import Course, Task, prepare_course, solution_notebooks
 from graders.gradebook import sqlite_url
 from graders.paths import REPO_ROOT, answers_dir
 from graders.report import grade_answer_file, grade_folder
-from graders.sandbox import cell_timeout
+from graders.sandbox import Limits
+from graders.specs import cell_timeout_for
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 from class_fixture import Pupil, write_submissions  # noqa: E402 -- the tests' builder of correct submissions
@@ -152,7 +154,7 @@ def render(times: list[NotebookTimes], serial: float, parallel: float, thousand:
     rows = [
         f"| {t.name} | {t.nbclient_seconds:.1f} | {t.autograde_seconds:.1f} "
         f"| {t.autograde_seconds / t.nbclient_seconds:.1f}× | {t.fast_path_ms:.1f} "
-        f"| {t.slowest_cell_seconds:.2f} | {cell_timeout(t.name)} | {t.peak_rss_mib:.0f} |"
+        f"| {t.slowest_cell_seconds:.2f} | {cell_timeout_for(t.name)} | {t.peak_rss_mib:.0f} |"
         for t in times
     ]
     per_autograde = sum(t.autograde_seconds for t in times) / len(times)
@@ -175,7 +177,8 @@ def render(times: list[NotebookTimes], serial: float, parallel: float, thousand:
             f"{thousand:.1f} s ({1000 * thousand / GENERATED_FILES:.1f} ms per file).",
             f"- A class of {CLASS_SIZE} notebook-00 submissions, course already laid out: "
             f"JOBS=1 {serial:.1f} s, JOBS=2 {parallel:.1f} s: {serial / parallel:.2f}× faster with 2.",
-            "- Cell timeouts (graders/sandbox.py) are set to at least 20× the slowest solution cell above.",
+            "- Cell timeouts (CELL_TIMEOUT_SECONDS in graders/specs, or its default) are at least"
+            " 20× the slowest solution cell above.",
             "",
         ]
     )

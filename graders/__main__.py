@@ -8,7 +8,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from graders.classgrade import ZIP_FILE_PATTERN, Limits, SubmissionsError, grade_class, report_text
+from graders.class_report import report_text
+from graders.classgrade import grade_class
+from graders.collect import ZIP_FILE_PATTERN
+from graders.course import SubmissionsError
 from graders.gradebook import NbgraderError
 from graders.report import (
     feedback_text,
@@ -19,7 +22,7 @@ from graders.report import (
     write_feedback,
 )
 from graders.roster import load_roster
-from graders.sandbox import MEMORY_LIMIT_BYTES, SandboxUnavailable
+from graders.sandbox import MEMORY_LIMIT_BYTES, Limits, SandboxUnavailable
 from graders.specs import notebooks
 
 DEFAULT_COURSE_ROOT = Path("build") / "grading"

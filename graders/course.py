@@ -1,11 +1,20 @@
-"""Lay out an nbgrader course directory from solutions/: one assignment per notebook."""
+"""The course directory a class is graded in: its layout from solutions/, and where each file lives."""
 
+import hashlib
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
+from graders.gradebook import run_nbgrader, sqlite_url
 from graders.paths import REPO_ROOT, SOLUTIONS_DIR
+from graders.sandbox import Limits, install_kernel_spec
+from graders.specs import notebooks as notebooks_with_specs
 
 NBGRADER_CONFIG = REPO_ROOT / "nbgrader_config.py"
+
+
+class SubmissionsError(ValueError):
+    """The submissions cannot be graded as given; the message says why."""
 
 
 def solution_notebooks() -> list[Path]:
@@ -22,3 +31,99 @@ def make_course_dir(root: Path, notebooks: list[Path] | None = None) -> Path:
         assignment.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(notebook, assignment / notebook.name)
     return root
+
+
+# Our own records inside the course directory; its presence marks a course this module laid out.
+GRADING = "grading"
+
+
+# A scratch course holds one submission under this id, so an odd real id never meets nbgrader's globs;
+# the class gradebook gets the real id (graders.gradebook.record_autograded).
+SCRATCH_STUDENT = "student"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One student's notebook to grade."""
+
+    notebook: str
+    student: str
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course directory laid out for grading, and where each file of one task lives in it."""
+
+    root: Path
+    db_url: str
+
+    @property
+    def grading(self) -> Path:
+        return self.root / GRADING
+
+    @property
+    def template(self) -> Path:
+        return self.grading / "template"
+
+    @property
+    def jupyter(self) -> Path:
+        return self.root / "jupyter"
+
+    def submitted(self, task: Task) -> Path:
+        return self.root / "submitted" / task.student / task.notebook
+
+    def autograded(self, task: Task) -> Path:
+        return self.root / "autograded" / task.student / task.notebook
+
+    def feedback(self, task: Task) -> Path:
+        return self.root / "feedback" / task.student / task.notebook
+
+    def release(self, notebook: str) -> Path:
+        return self.root / "release" / notebook / f"{notebook}.ipynb"
+
+    def scratch(self, task: Task) -> Path:
+        # nbgrader globs the paths it is given: a student id with * or [ ] must not be part of them.
+        return (
+            self.grading / "scratch" / task.notebook / hashlib.sha256(task.student.encode()).hexdigest()[:16]
+        )
+
+    def done(self, task: Task) -> Path:
+        return self.grading / "done" / task.notebook / f"{task.student}.json"
+
+    def log(self, name: str) -> Path:
+        return self.grading / "logs" / name
+
+
+def course_notebooks() -> list[str]:
+    """Notebooks that have both a solution and grading specs."""
+    return [name for name in notebooks_with_specs() if (SOLUTIONS_DIR / f"{name}.ipynb").is_file()]
+
+
+def prepare_course(course: Course, notebooks: list[str], limits: Limits) -> None:
+    """Lay out the course, a template course (same assignments, empty gradebook) and the sandbox kernel."""
+    if course.root.exists() and any(course.root.iterdir()) and not course.grading.is_dir():
+        raise SubmissionsError(
+            f"{course.root} is not empty and was not laid out by `python -m graders class`"
+        )
+    solutions = [SOLUTIONS_DIR / f"{name}.ipynb" for name in notebooks]
+    for root, db_url in (
+        (course.template, sqlite_url(course.template / "gradebook.db")),
+        (course.root, course.db_url),
+    ):
+        stale = [solution for solution in solutions if not _generated(root, solution)]
+        make_course_dir(root, solutions)
+        for solution in stale:
+            arguments = [
+                "generate_assignment",
+                solution.stem,
+                "--force",
+                f"--CourseDirectory.db_url={db_url}",
+            ]
+            run_nbgrader(arguments, root, course.log(f"generate_assignment-{solution.stem}.log"))
+    install_kernel_spec(course.jupyter, limits.memory_limit, limits.sandboxed)
+
+
+def _generated(root: Path, solution: Path) -> bool:
+    source = root / "source" / solution.stem / solution.name
+    released = root / "release" / solution.stem / solution.name
+    return released.is_file() and source.is_file() and source.read_bytes() == solution.read_bytes()

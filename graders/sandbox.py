@@ -18,9 +18,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import graders
+from graders.specs import cell_timeout_for
 
 KERNEL_NAME = "graders-sandbox"
 BWRAP = "bwrap"
@@ -34,19 +36,6 @@ MEMORY_LIMIT_BYTES = 4 * 2**30
 FILE_SIZE_LIMIT_BYTES = 256 * 2**20
 # The private /tmp lives in memory: matplotlib's and IPython's caches need a few MB.
 TMP_SIZE_BYTES = 256 * 2**20
-
-# Per-cell limits: at least 20 times the slowest solution cell measured by `make bench`
-# (bench/results.md; the torch import in the setup cell, 1-2 s here), rounded up to 30 or 60 s. An
-# honest solution on a slow machine stays under them; an infinite loop is interrupted after them.
-CELL_TIMEOUT_SECONDS = {
-    "00_autograd": 30,
-    "01_gradient_steps": 60,
-    "02_torch_optim": 60,
-    "03_rank1_approximation": 60,
-    "04_linear_mapping": 60,
-    "05_matrix_inverse": 60,
-    "06_svd": 60,
-}
 
 # A cell that swallows KeyboardInterrupt cannot be interrupted, and every later cell then waits its
 # full timeout: after this many cell timeouts the whole submission is stopped and reported.
@@ -66,11 +55,19 @@ class SandboxUnavailable(RuntimeError):
     """The sandbox cannot run on this machine; the message says what to install."""
 
 
-def cell_timeout(notebook: str) -> int:
-    """Seconds one cell of `notebook` may run before nbgrader interrupts it."""
-    if notebook not in CELL_TIMEOUT_SECONDS:
-        raise ValueError(f"no cell timeout for {notebook} in graders/sandbox.py: measure it (make bench)")
-    return CELL_TIMEOUT_SECONDS[notebook]
+@dataclass(frozen=True)
+class Limits:
+    """How long and how much memory one student's notebook may take."""
+
+    cell_timeout: int | None = None
+    memory_limit: int = MEMORY_LIMIT_BYTES
+    sandboxed: bool = True
+
+    def cell_seconds(self, notebook: str) -> int:
+        return self.cell_timeout or cell_timeout_for(notebook)
+
+    def submission_seconds(self, notebook: str) -> int:
+        return self.cell_seconds(notebook) * SUBMISSION_TIMEOUT_CELLS
 
 
 def install_kernel_spec(

@@ -21,12 +21,14 @@ from class_fixture import CELL_TIMEOUT, NOTEBOOK, fixture_class, write_roster, w
 from nbgrader.utils import determine_grade
 
 from graders.__main__ import main
-from graders.classgrade import Limits, SubmissionsError, course_notebooks, grade_class
+from graders.classgrade import grade_class
+from graders.course import SubmissionsError, course_notebooks
 from graders.grading import load_reference
 from graders.preprocessors import LimitOutputSize, ScoreOutsideKernel, graded_keys
 from graders.roster import load_roster
-from graders.sandbox import CELL_TIMEOUT_SECONDS, KERNEL_NAME, install_kernel_spec
+from graders.sandbox import KERNEL_NAME, Limits, install_kernel_spec
 from graders.saving import save_answers
+from graders.specs import DEFAULT_CELL_TIMEOUT_SECONDS
 
 PUPILS = {pupil.id: pupil for pupil in fixture_class()}
 # A few students whose outcomes differ in kind: graded, blank, tampering, kernel death, unreadable, absent.
@@ -247,8 +249,10 @@ def test_sandbox_kernel_refuses_memory_beyond_its_limit(tmp_path: Path) -> None:
     assert "MemoryError" in result.stderr
 
 
-def test_every_course_notebook_has_a_measured_cell_timeout() -> None:
-    assert set(CELL_TIMEOUT_SECONDS) == set(course_notebooks())
+def test_a_notebook_sets_its_cell_timeout_in_its_spec_module_or_gets_the_default() -> None:
+    assert Limits().cell_seconds(NOTEBOOK) == 30 and Limits(cell_timeout=5).cell_seconds(NOTEBOOK) == 5
+    others = [name for name in course_notebooks() if name != NOTEBOOK]
+    assert others and {Limits().cell_seconds(name) for name in others} == {DEFAULT_CELL_TIMEOUT_SECONDS}
 
 
 def test_submissions_without_course_notebooks_are_refused(

@@ -22,9 +22,9 @@ from class_fixture import CELL_TIMEOUT, NOTEBOOK, Pupil, solution_sources, write
 from test_class_grading import read_rows
 
 from graders.__main__ import main
-from graders.classgrade import Limits, grade_class
+from graders.classgrade import grade_class
 from graders.paths import REPO_ROOT, answers_dir
-from graders.sandbox import SandboxUnavailable, require_sandbox
+from graders.sandbox import Limits, SandboxUnavailable, require_sandbox
 from graders.saving import answer_file
 
 SOLVED = solution_sources()

@@ -22,3 +22,6 @@ SPECS = {
         kinds.equal, 1, EXACT, "results computed under torch.no_grad() or after .detach() do not require grad"
     ),
 }
+
+# Every cell of this notebook runs in milliseconds after the torch import.
+CELL_TIMEOUT_SECONDS = 30

@@ -1,0 +1,175 @@
+"""Autograde one submission in a scratch course of its own, and record it in the class gradebook.
+
+Each submission gets its own `nbgrader autograde` in a scratch course holding an empty copy of the
+gradebook, so parallel workers never share a sqlite file; only the grading process writes the class
+gradebook. A finished submission is marked under grading/done/ with a digest of all its grade depends
+on, so a rerun grades only what is new or changed.
+"""
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.utils import parse_utc
+
+from graders.course import SCRATCH_STUDENT, Course, Task
+from graders.files import copy_untrusted_tree
+from graders.gradebook import (
+    NbgraderError,
+    record_autograded,
+    record_ungradable,
+    run_nbgrader,
+    sqlite_url,
+)
+from graders.paths import SOLUTIONS_DIR, answers_dir
+from graders.sandbox import (
+    KERNEL_NAME,
+    Limits,
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What autograding one submission gave: `problem` says why nbgrader produced no graded notebook."""
+
+    task: Task
+    digest: str
+    problem: str = ""
+    skipped: tuple[str, ...] = ()
+
+
+def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
+    """Run `nbgrader autograde` on one submission in its own scratch course; a bad notebook never raises."""
+    task = outcome.task
+    scratch = course.scratch(task)
+    try:
+        lay_out_scratch(course, task, scratch)
+    except OSError as error:
+        return Outcome(task, outcome.digest, f"its files could not be copied for grading: {error}")
+    arguments = [
+        "autograde",
+        task.notebook,
+        f"--student={SCRATCH_STUDENT}",
+        "--force",
+        f"--Execute.kernel_name={KERNEL_NAME}",
+        f"--Execute.timeout={limits.cell_seconds(task.notebook)}",
+        f"--CourseDirectory.db_url={sqlite_url(scratch / 'gradebook.db')}",
+    ]
+    log = scratch / "autograde.log"
+    seconds = limits.submission_seconds(task.notebook)
+    # The sandboxed kernel has no network, so it talks to nbgrader over Unix sockets beside its connection
+    # file, in a folder of its own that the sandbox binds: short, as a socket path must fit in 107 bytes.
+    runtime = Path(tempfile.mkdtemp(prefix="graders-kernel-"))
+    arguments += [
+        "--KernelManager.transport=ipc",
+        f"--KernelManager.connection_file={runtime / 'kernel.json'}",
+    ]
+    try:
+        run_nbgrader(arguments, scratch, log, seconds, course.jupyter)
+    except subprocess.TimeoutExpired:
+        return Outcome(task, outcome.digest, f"stopped after {seconds} s: nbgrader did not finish in time")
+    except NbgraderError:
+        return Outcome(
+            task, outcome.digest, failure_reason(log.read_text(encoding="utf-8", errors="replace"))
+        )
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+    return outcome
+
+
+def lay_out_scratch(course: Course, task: Task, scratch: Path) -> None:
+    """A course of one assignment and one submission, with its own copy of the empty gradebook."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(course.template / "source" / task.notebook, scratch / "source" / task.notebook)
+    shutil.copyfile(course.template / "gradebook.db", scratch / "gradebook.db")
+    shutil.copyfile(course.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
+    skipped = copy_untrusted_tree(
+        course.submitted(task), scratch / "submitted" / SCRATCH_STUDENT / task.notebook
+    )
+    if skipped:  # collect copied regular files only, so this is a change behind our back
+        raise OSError(f"the submission changed while being graded: {'; '.join(skipped)}")
+
+
+def failure_reason(log: str) -> str:
+    """Why nbgrader could not grade a notebook, from its log."""
+    if "CellTimeoutError" in log:
+        return "a cell ran past the time limit and did not stop when interrupted"
+    if "DeadKernelError" in log:
+        return "the kernel died while running the notebook (os._exit, a crash or a fatal signal)"
+    if "NotJSONError" in log or "does not appear to be JSON" in log:
+        return "the notebook is not valid JSON"
+    if "ValidationError" in log:
+        return "the notebook does not follow the .ipynb format"
+    errors = [line.strip() for line in log.splitlines() if "ERROR" in line]
+    return "nbgrader could not grade it: " + (errors[0] if errors else "see its log")
+
+
+def record(course: Course, outcome: Outcome) -> Outcome:
+    """Move a finished submission into the course and the class gradebook, then mark it done.
+
+    The graded folder is what the kernel left: only its regular files are copied, the rest is named.
+    """
+    task = outcome.task
+    scratch = course.scratch(task)
+    target = course.autograded(task)
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.rmtree(course.feedback(task), ignore_errors=True)
+    failure_log = course.log(f"autograde/{task.notebook}/{task.student}.log")
+    failure_log.unlink(missing_ok=True)
+    if outcome.problem:
+        if (scratch / "autograde.log").is_file():
+            failure_log.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(scratch / "autograde.log", failure_log)
+        record_ungradable(course.db_url, task.notebook, task.student, _timestamp(course.submitted(task)))
+    else:
+        skipped = copy_untrusted_tree(scratch / "autograded" / SCRATCH_STUDENT / task.notebook, target)
+        outcome = dataclasses.replace(outcome, skipped=tuple(f"the kernel left {line}" for line in skipped))
+        notebook = target / f"{task.notebook}.ipynb"
+        record_autograded(
+            course.db_url, notebook, task.notebook, task.student, _timestamp(course.submitted(task))
+        )
+    done = course.done(task)
+    done.parent.mkdir(parents=True, exist_ok=True)
+    fields = {"digest": outcome.digest, "problem": outcome.problem, "skipped": list(outcome.skipped)}
+    done.write_text(json.dumps(fields), encoding="utf-8")
+    shutil.rmtree(scratch, ignore_errors=True)
+    return outcome
+
+
+def _timestamp(submitted: Path) -> datetime.datetime | None:
+    """The submission time nbgrader would record (zip_collect and nbgrader collect write timestamp.txt)."""
+    stamp = submitted / "timestamp.txt"
+    try:
+        return parse_utc(stamp.read_text(encoding="utf-8").strip()) if stamp.is_file() else None
+    except ValueError:  # nbgrader itself refuses such a submission, and says so in its log
+        return None
+
+
+def finished(course: Course, task: Task, digest: str) -> Outcome | None:
+    """The recorded outcome of an earlier run, if it graded exactly this submission under these limits."""
+    try:
+        done = json.loads(course.done(task).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    graded_notebook_lost = not done.get("problem") and not course.autograded(task).is_dir()
+    if done.get("digest") != digest or graded_notebook_lost:
+        return None
+    return Outcome(task, digest, str(done.get("problem", "")), tuple(map(str, done.get("skipped", []))))
+
+
+def submission_digest(course: Course, task: Task, limits: Limits) -> str:
+    """Fingerprint of all a grade depends on: the submitted files, solution, reference answers and limits."""
+    digest = hashlib.sha256()
+    folder = course.submitted(task)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in (SOLUTIONS_DIR / f"{task.notebook}.ipynb", answers_dir() / f"{task.notebook}.json"):
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    digest.update(f"{limits.cell_seconds(task.notebook)} {limits.memory_limit} {limits.sandboxed}".encode())
+    return digest.hexdigest()

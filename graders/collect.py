@@ -1,0 +1,147 @@
+"""Bring a class's submissions into the course: folders or LMS zips, regular files only, odd ids refused."""
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+from graders.course import Course, SubmissionsError, Task, course_notebooks
+from graders.files import copy_untrusted_tree
+from graders.gradebook import (
+    run_nbgrader,
+)
+from graders.report import Problem
+from graders.roster import Student
+from graders.saving import answer_file_names
+
+# LMS downloads name each file after its student; `{notebook}` stands for the notebook's name.
+ZIP_FILE_PATTERN = r".*/(?P<student_id>[^/]+)_(?P<file_id>{notebook})\.ipynb$"
+
+
+# nbgrader's gradebook stores a student id in 128 characters.
+MAX_STUDENT_ID_CHARS = 128
+
+
+def _zip_names(archive: Path) -> list[str]:
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            return opened.namelist()
+    except (OSError, zipfile.BadZipFile) as error:
+        raise SubmissionsError(f"cannot read {archive}: {error}") from None
+
+
+def submitted_notebooks(submissions: Path) -> list[str]:
+    """The course notebooks that appear in the submissions (folders, or file names inside zips)."""
+    zips = archives(submissions)
+    if zips:
+        names = [name for archive in zips for name in _zip_names(archive)]
+        found = [nb for nb in course_notebooks() if any(name.endswith(f"{nb}.ipynb") for name in names)]
+    else:
+        found = [
+            nb for nb in course_notebooks() if any(path.is_dir() for path in submissions.glob(f"*/{nb}"))
+        ]
+    if not found:
+        raise SubmissionsError(
+            f"no submissions of any course notebook in {submissions} "
+            "(expected <student>/<notebook>/<notebook>.ipynb or zip files; "
+            f"course notebooks: {', '.join(course_notebooks())})"
+        )
+    return found
+
+
+def archives(submissions: Path) -> list[Path]:
+    """The zip files to collect: SUBMISSIONS itself, or the zips in a folder without student folders."""
+    if submissions.is_file() and submissions.suffix == ".zip":
+        return [submissions]
+    if not submissions.is_dir():
+        raise SubmissionsError(f"{submissions} is neither a folder of submissions nor a .zip file")
+    has_folders = any(path.is_dir() for path in submissions.iterdir())
+    return [] if has_folders else sorted(submissions.glob("*.zip"))
+
+
+def collect(submissions: Path, course: Course, notebooks: list[str], zip_pattern: str) -> list[Problem]:
+    """Bring the submissions into course/submitted/, without any answer file a student shipped."""
+    zips = archives(submissions)
+    if zips:
+        return collect_zips(zips, course, notebooks, zip_pattern)
+    return collect_folders(submissions, course, notebooks)
+
+
+def collect_folders(submissions: Path, course: Course, notebooks: list[str]) -> list[Problem]:
+    """Copy DIR/<student>/<notebook>/ into the course: regular files only, never an answer file.
+
+    A student's folder may hold anything (symlinks, FIFOs, devices, huge files, odd names): what cannot
+    be copied safely is skipped, and a student id the gradebook cannot hold is refused, each with a problem.
+    """
+    problems = []
+    for student in sorted(path for path in submissions.iterdir() if path.is_dir() and not path.is_symlink()):
+        refusal = student_id_problem(student.name)
+        if refusal:
+            problems.append(Problem(_printable(student.name), "-", f"not graded: {refusal}"))
+            continue
+        for notebook in notebooks:
+            source = student / notebook
+            if source.is_dir() and not source.is_symlink():
+                target = course.submitted(Task(notebook, student.name))
+                shutil.rmtree(target, ignore_errors=True)
+                skipped = copy_untrusted_tree(
+                    source, target, leave_out=answer_file_names(notebook).__contains__
+                )
+                problems += [Problem(student.name, notebook, f"skipped {line}") for line in skipped]
+    return problems
+
+
+def student_id_problem(student_id: str) -> str:
+    """Why a folder name cannot be a student id in the gradebook and the CSV ('' when it can)."""
+    try:
+        student_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the folder name is not valid UTF-8: rename it to the student's id"
+    if any(not character.isprintable() for character in student_id):
+        return "the folder name holds control characters (a newline?): rename it to the student's id"
+    if student_id.startswith("."):
+        return "the folder name starts with '.': rename it to the student's id"
+    if len(student_id) > MAX_STUDENT_ID_CHARS:
+        return f"the folder name is longer than {MAX_STUDENT_ID_CHARS} characters (nbgrader's limit)"
+    return ""
+
+
+def _printable(name: str) -> str:
+    return repr(name)[1:-1]
+
+
+def collect_zips(zips: list[Path], course: Course, notebooks: list[str], pattern: str) -> list[Problem]:
+    """nbgrader zip_collect, once per notebook, with a file-name pattern that picks that notebook's files.
+
+    A file of the notebook whose name does not fit the pattern would be lost: each one is a problem.
+    """
+    problems = []
+    for notebook in notebooks:
+        archive = course.root / "downloaded" / notebook / "archive"
+        shutil.rmtree(archive, ignore_errors=True)
+        archive.mkdir(parents=True)
+        for path in zips:
+            shutil.copyfile(path, archive / path.name)
+        regexp = pattern.format(notebook=notebook)
+        log = course.log(f"zip_collect-{notebook}.log")
+        run_nbgrader(
+            ["zip_collect", notebook, "--force", f"--FileNameCollectorPlugin.named_regexp={regexp}"],
+            course.root,
+            log,
+        )
+        skipped = re.findall(r"Skipped submission with no match information provided: (.+)", log.read_text())
+        problems += [
+            Problem(
+                "(zip)", notebook, f"{Path(name).name} was not collected: its name does not match {regexp}"
+            )
+            for name in skipped
+            if name.endswith(f"{notebook}.ipynb")
+        ]
+    return problems
+
+
+def class_list(course: Course, roster: dict[str, Student]) -> list[Student]:
+    """Everyone on the roster and everyone who submitted, sorted by id."""
+    submitted = course.root / "submitted"
+    found = {path.name for path in submitted.iterdir() if path.is_dir()} if submitted.is_dir() else set()
+    return [roster.get(student_id, Student(student_id)) for student_id in sorted(found | set(roster))]
