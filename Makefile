@@ -64,10 +64,11 @@ site: executed
 regenerate: student answers
 	$(MAKE) site
 
-## Grade a class with nbgrader: make grade SUBMISSIONS=DIR-or-zip [JOBS=N] [ROSTER=roster.csv] (docs/grading.md)
+## Grade a class with nbgrader: make grade SUBMISSIONS=DIR-or-zip [JOBS=N] [ROSTER=roster.csv] (docs/grading.md);
+## without JOBS, c.ClassGrader.jobs of nbgrader_config.py
 grade: setup sandbox-tool
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [JOBS=N] [ROSTER=csv]"; exit 2; }
-	$(BIN)/python -m graders class "$(SUBMISSIONS)" --jobs $(JOBS) $(if $(ROSTER),--roster "$(ROSTER)")
+	$(BIN)/python -m graders class "$(SUBMISSIONS)" $(if $(filter command line environment,$(origin JOBS)),--jobs $(JOBS)) $(if $(ROSTER),--roster "$(ROSTER)")
 
 ## Measure grading speed and memory on this machine into bench/results.md (not a test).
 bench: setup

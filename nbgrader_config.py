@@ -46,3 +46,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+
+# `python -m graders class` (graders.settings.ClassGrader): a course's defaults, each overridden by the
+# command-line flag of the same name. Two kernels at once suit a 2-core machine; each may take 4 GiB.
+c.ClassGrader.jobs = 2

@@ -11,7 +11,7 @@ from pathlib import Path
 from graders.class_report import report_text
 from graders.classgrade import grade_class
 from graders.collect import ZIP_FILE_PATTERN
-from graders.course import SubmissionsError
+from graders.course import NBGRADER_CONFIG, SubmissionsError
 from graders.gradebook import NbgraderError
 from graders.report import (
     feedback_text,
@@ -22,7 +22,8 @@ from graders.report import (
     write_feedback,
 )
 from graders.roster import load_roster
-from graders.sandbox import MEMORY_LIMIT_BYTES, Limits, SandboxUnavailable
+from graders.sandbox import MEMORY_LIMIT_BYTES, SandboxUnavailable
+from graders.settings import load_settings
 from graders.specs import notebooks
 
 DEFAULT_COURSE_ROOT = Path("build") / "grading"
@@ -54,10 +55,24 @@ def class_command(args: argparse.Namespace) -> int:
     """The nbgrader path for a whole class."""
     roster = load_roster(args.roster) if args.roster else None
     course = args.course or DEFAULT_COURSE_ROOT / args.submissions.resolve().stem
-    limits = Limits(args.cell_timeout, args.memory_limit, sandboxed=not args.no_sandbox)
-    jobs = max(1, args.jobs)
+    settings = load_settings(
+        args.config,
+        jobs=args.jobs,
+        cell_timeout=args.cell_timeout,
+        memory_limit=args.memory_limit,
+        zip_pattern=args.zip_pattern,
+        db_url=args.db_url,
+        sandbox=False if args.no_sandbox else None,
+    )
     report = grade_class(
-        args.submissions, course, roster, args.notebook, jobs, limits, args.db_url, args.zip_pattern
+        args.submissions,
+        course,
+        roster,
+        args.notebook,
+        max(1, settings.jobs),
+        settings.limits,
+        settings.db_url or None,
+        settings.zip_pattern,
     )
     print(report_text(report))
     return 1 if report.problems else 0
@@ -84,21 +99,27 @@ def main(argv: list[str] | None = None) -> int:
     whole.add_argument(
         "--roster", type=Path, help="CSV with id[,first_name,last_name,email]: everyone gets a row"
     )
-    whole.add_argument("--jobs", type=int, default=1, help="submissions autograded at once (default 1)")
+    whole.add_argument(
+        "--config",
+        type=Path,
+        default=NBGRADER_CONFIG,
+        help="nbgrader_config.py whose c.ClassGrader.* set the defaults below (default: %(default)s)",
+    )
+    whole.add_argument("--jobs", type=int, help="submissions autograded at once (default 2)")
     whole.add_argument(
         "--course", type=Path, help=f"course directory to grade in (default {DEFAULT_COURSE_ROOT}/NAME)"
     )
     whole.add_argument("--notebook", action="append", help="notebook to grade (default: those submitted)")
     whole.add_argument(
-        "--cell-timeout", type=int, help="seconds per cell (default: per notebook, graders/sandbox.py)"
+        "--cell-timeout", type=int, help="seconds per cell (default: per notebook, its spec module)"
     )
     whole.add_argument(
-        "--memory-limit", type=int, default=MEMORY_LIMIT_BYTES, help="bytes of address space per kernel"
+        "--memory-limit", type=int, help=f"bytes of address space per kernel (default {MEMORY_LIMIT_BYTES})"
     )
     whole.add_argument(
         "--zip-pattern",
-        default=ZIP_FILE_PATTERN,
-        help="regex for file paths in zips, with (?P<student_id>...) and {notebook} (default: %(default)s)",
+        help="regex for file paths in zips, with (?P<student_id>...) and {notebook}"
+        f" (default: {ZIP_FILE_PATTERN})",
     )
     whole.add_argument(
         "--db-url", help="gradebook URL, e.g. postgresql://... (default: sqlite in the course)"

@@ -1,6 +1,5 @@
 """Bring a class's submissions into the course: folders or LMS zips, regular files only, odd ids refused."""
 
-import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -123,13 +122,18 @@ def collect_zips(zips: list[Path], course: Course, notebooks: list[str], pattern
         for path in zips:
             shutil.copyfile(path, archive / path.name)
         regexp = pattern.format(notebook=notebook)
-        log = course.log(f"zip_collect-{notebook}.log")
-        run_nbgrader(
-            ["zip_collect", notebook, "--force", f"--FileNameCollectorPlugin.named_regexp={regexp}"],
-            course.root,
-            log,
-        )
-        skipped = re.findall(r"Skipped submission with no match information provided: (.+)", log.read_text())
+        skipped_file = course.log(f"zip_collect-{notebook}.skipped")
+        skipped_file.unlink(missing_ok=True)
+        arguments = [
+            "zip_collect",
+            notebook,
+            "--force",
+            "--ZipCollectApp.collector_plugin=graders.plugins.RecordingCollector",
+            f"--RecordingCollector.named_regexp={regexp}",
+            f"--RecordingCollector.skipped_file={skipped_file}",
+        ]
+        run_nbgrader(arguments, course.root, course.log(f"zip_collect-{notebook}.log"))
+        skipped = skipped_file.read_text(encoding="utf-8").splitlines() if skipped_file.is_file() else []
         problems += [
             Problem(
                 "(zip)", notebook, f"{Path(name).name} was not collected: its name does not match {regexp}"

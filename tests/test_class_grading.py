@@ -28,6 +28,7 @@ from graders.preprocessors import LimitOutputSize, ScoreOutsideKernel, graded_ke
 from graders.roster import load_roster
 from graders.sandbox import KERNEL_NAME, Limits, install_kernel_spec
 from graders.saving import save_answers
+from graders.settings import load_settings
 from graders.specs import DEFAULT_CELL_TIMEOUT_SECONDS
 
 PUPILS = {pupil.id: pupil for pupil in fixture_class()}
@@ -270,3 +271,17 @@ def test_a_course_directory_it_did_not_make_is_left_alone(tmp_path: Path) -> Non
     with pytest.raises(SubmissionsError, match="was not laid out by"):
         grade_class(submissions, tmp_path / "theirs")
     assert (tmp_path / "theirs" / "nbgrader_config.py").read_text() == "# an instructor's own course\n"
+
+
+def test_settings_come_from_the_course_config_and_flags_override_them(tmp_path: Path) -> None:
+    config = tmp_path / "nbgrader_config.py"
+    config.write_text("c = get_config()\nc.ClassGrader.jobs = 3\nc.ClassGrader.cell_timeout = 7\n")
+    from_file = load_settings(config)
+    assert (from_file.jobs, from_file.limits.cell_seconds(NOTEBOOK), from_file.limits.sandboxed) == (
+        3,
+        7,
+        True,
+    )
+    flagged = load_settings(config, jobs=1, cell_timeout=None, sandbox=False)
+    assert (flagged.jobs, flagged.limits.cell_seconds(NOTEBOOK), flagged.limits.sandboxed) == (1, 7, False)
+    assert load_settings().jobs == 2  # the course's own nbgrader_config.py
