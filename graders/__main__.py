@@ -5,15 +5,17 @@ python -m graders class SUBMISSIONS [--jobs N] [--roster CSV] [--course DIR]    
 """
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
-from graders.class_report import report_text
+from graders.class_report import report_text, roster_problems
 from graders.classgrade import grade_class
 from graders.collect import ZIP_FILE_PATTERN
 from graders.course import NBGRADER_CONFIG, SubmissionsError
 from graders.gradebook import NbgraderError
 from graders.report import (
+    Submission,
     feedback_text,
     grade_folder,
     score_table,
@@ -21,7 +23,7 @@ from graders.report import (
     write_export_csv,
     write_feedback,
 )
-from graders.roster import load_roster
+from graders.roster import Student, load_roster
 from graders.sandbox import MEMORY_LIMIT_BYTES, SandboxUnavailable
 from graders.settings import load_settings
 from graders.specs import notebooks
@@ -36,6 +38,9 @@ def grade_command(args: argparse.Namespace) -> int:
     roster = load_roster(args.roster) if args.roster else {}
     present = [name for name in notebooks() if any(args.folder.glob(f"*/{name}"))]
     submissions = grade_folder(args.folder, args.notebook or present or notebooks(), students=roster)
+    # The class path's roster rule: a student who submitted but is not on the roster is graded and flagged.
+    walk_ins = {problem.student: problem.text for problem in roster_problems(_students(submissions), roster)}
+    submissions = [_flagged(submission, walk_ins.get(submission.student, "")) for submission in submissions]
     for submission in submissions:
         print(feedback_text(submission), end="\n\n")
     print(score_table(submission_cells(submissions)))
@@ -49,6 +54,15 @@ def grade_command(args: argparse.Namespace) -> int:
     for sub in problems:
         print(f"attention: {sub.student} / {sub.notebook}: {sub.problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _students(submissions: list[Submission]) -> list[Student]:
+    return [Student(student) for student in sorted({submission.student for submission in submissions})]
+
+
+def _flagged(submission: Submission, problem: str) -> Submission:
+    problems = "; ".join(filter(None, [submission.problem, problem]))
+    return dataclasses.replace(submission, problem=problems)
 
 
 def class_command(args: argparse.Namespace) -> int:

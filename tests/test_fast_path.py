@@ -192,3 +192,14 @@ def test_answer_file_linked_to_an_endless_device_is_refused(tmp_path: Path) -> N
     os.symlink("/dev/zero", folder / ".answer.json")
     (submission,) = grade_folder(tmp_path, [NOTEBOOK])
     assert submission.score == 0 and submission.problem == "missing .answer.json"
+
+
+def test_a_walk_in_is_graded_flagged_and_exits_1_as_on_the_class_path(tmp_path: Path) -> None:
+    roster, out = tmp_path / "roster.csv", tmp_path / "grades.csv"
+    roster.write_text("id\nada\ngrace\n", encoding="utf-8")
+    sample = Path(__file__).resolve().parents[1] / "examples" / "sample_submission"
+    assert main(["grade", str(sample), "--roster", str(roster), "--out", str(out)]) == 1
+    with out.open(newline="", encoding="utf-8") as stream:
+        rows = {row["student_id"]: row for row in csv.DictReader(stream)}
+    assert (rows["linus"]["score"], rows["linus"]["problem"]) == ("7", "submitted but is not on the roster")
+    assert rows["ada"]["problem"] == ""
