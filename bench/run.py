@@ -130,7 +130,7 @@ def generated_answers(folder: Path, count: int) -> Path:
     text = (answers_dir() / "00_autograd.json").read_text(encoding="utf-8")
     generator = random.Random(0)
     for index in range(count):
-        target = folder / f"student{index:04d}" / "00_autograd" / ".answer.json"
+        target = folder / f"student{index:04d}" / "00_autograd" / "00_autograd.answer.json"
         target.parent.mkdir(parents=True)
         nudged = text.replace("20.0", "21.0") if generator.random() < 0.3 else text
         target.write_text(nudged, encoding="utf-8")

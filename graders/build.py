@@ -21,7 +21,7 @@ from nbclient import NotebookClient
 from graders.course import make_course_dir, solution_notebooks
 from graders.gradebook import run_nbgrader
 from graders.paths import NOTEBOOKS_DIR, REPO_ROOT, answers_dir
-from graders.saving import ANSWER_FILE
+from graders.saving import answer_file
 
 EXECUTED_DIR = REPO_ROOT / "build" / "executed"
 # Each notebook runs in under 20 s; a cell that takes minutes is a bug worth failing on.
@@ -52,7 +52,7 @@ def execute(notebook: Path, reference_dir: Path) -> Execution:
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         }
         client.execute(env=env)
-        answer = Path(workdir) / ANSWER_FILE
+        answer = Path(workdir) / answer_file(notebook.stem)
         return Execution(node, answer.read_bytes() if answer.exists() else None)
 
 
@@ -79,7 +79,7 @@ def generate_answers(notebooks: list[Path], out_dir: Path, jobs: int) -> list[Pa
     written = []
     for notebook, run in zip(notebooks, runs, strict=True):
         if run.answer_json is None:
-            raise RuntimeError(f"{notebook.name} did not write {ANSWER_FILE}")
+            raise RuntimeError(f"{notebook.name} did not write {answer_file(notebook.stem)}")
         target = out_dir / f"{notebook.stem}.json"
         target.write_bytes(run.answer_json)
         written.append(target)
@@ -114,7 +114,7 @@ def stale_answers(runs: dict[str, Execution | Exception]) -> list[str]:
         if isinstance(run, Exception):
             problems.append(f"solutions/{name}.ipynb fails against answers/{name}.json: {run}")
         elif run.answer_json is None:
-            problems.append(f"solutions/{name}.ipynb wrote no {ANSWER_FILE}")
+            problems.append(f"solutions/{name}.ipynb wrote no {answer_file(name)}")
         elif not committed.exists() or committed.read_bytes() != run.answer_json:
             problems.append(f"answers/{name}.json is stale: run `make answers`")
     return problems

@@ -7,11 +7,12 @@ import contextlib
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from graders.grading import KeyResult, ReferenceUnavailable, describe, grade_answers, load_reference, total
 from graders.loader import AnswerFileError, load_answers
-from graders.saving import ANSWER_FILE, collect_answers, save_answers, to_plain
+from graders.saving import answer_file, collect_answers, find_answer_file, save_answers, to_plain
 from graders.specs import specs_for
 
 
@@ -31,10 +32,10 @@ def check(notebook: str, **answers: Any) -> None:
 
 
 def dump_answers(notebook: str, namespace: Mapping[str, Any]) -> None:
-    """Save every answer variable the notebook defines to .answer.json and say what is missing."""
+    """Save every answer variable the notebook defines to NN_name.answer.json and say what is missing."""
     keys = list(specs_for(notebook))
     answers = collect_answers(namespace, keys)
-    path = save_answers(answers, ANSWER_FILE)
+    path = save_answers(answers, answer_file(notebook))
     missing = [key for key in keys if key not in answers]
     print(
         f"saved {len(answers)} of {len(keys)} answers to {path}"
@@ -43,7 +44,7 @@ def dump_answers(notebook: str, namespace: Mapping[str, Any]) -> None:
 
 
 def grade(notebook: str, *keys: str) -> float:
-    """A graded test cell: score keys of .answer.json, print why, return the points earned.
+    """A graded test cell: score keys of the notebook's answer file, print why, return the points earned.
 
     nbgrader reads the returned number as the cell's partial credit.
     """
@@ -63,7 +64,7 @@ def _grade_dumped(notebook: str, keys: tuple[str, ...]) -> list[KeyResult]:
     specs = specs_for(notebook)
     reference = load_reference(notebook)
     try:
-        answers = load_answers(ANSWER_FILE)
+        answers = load_answers(find_answer_file(Path.cwd(), notebook))
     except AnswerFileError as problem:
         return [KeyResult(key, 0.0, specs[key].points, f"answer file unusable: {problem}") for key in keys]
     return grade_answers(specs, reference, answers, keys=keys)

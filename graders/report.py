@@ -1,7 +1,8 @@
 """The fast path: grade a folder of answer files, without executing anything, into rows and reports.
 
-Layout (nbgrader's): ROOT/<student_id>/<notebook>/.answer.json. The class path (graders.classgrade)
-recomputes every nbgrader score with grade_answer_file and shares the CSV, table and problem lines.
+Layout (nbgrader's): ROOT/<student_id>/<notebook>/<notebook>.answer.json, or a course's older
+`.answer.json`. The class path (graders.classgrade) recomputes every nbgrader score with
+grade_answer_file and shares the CSV, table and problem lines.
 """
 
 import csv
@@ -13,7 +14,7 @@ from pathlib import Path
 from graders.grading import KeyResult, describe, grade_answers, load_reference, total
 from graders.loader import TORCH_TENSOR_MESSAGE, AnswerFileError, Rejected, load_answers
 from graders.roster import Student
-from graders.saving import ANSWER_FILE
+from graders.saving import find_answer_file
 from graders.specs import specs_for
 
 # Columns of `nbgrader export`, so both paths feed the same spreadsheet; `problem` is ours, last.
@@ -92,7 +93,7 @@ def grade_folder(root: Path, notebooks: Iterable[str], students: Iterable[str] =
     """Every student (found in the folder or named) gets a row for every notebook, present or not."""
     everyone = sorted(set(students) | {path.name for path in root.iterdir() if path.is_dir()})
     return [
-        _grade_or_missing(root / student / notebook / ANSWER_FILE, notebook)
+        _grade_or_missing(find_answer_file(root / student / notebook, notebook), notebook)
         for student in everyone
         for notebook in notebooks
     ]

@@ -122,7 +122,7 @@ def test_cli_writes_csv_and_feedback_and_exits_1(hostile_class: Path, tmp_path: 
         "7",
         "",
     )
-    assert (rows["absent"]["score"], rows["absent"]["problem"]) == ("0", "missing .answer.json")
+    assert (rows["absent"]["score"], rows["absent"]["problem"]) == ("0", f"missing {NOTEBOOK}.answer.json")
     assert "gzip-compressed" in rows["gzip_file"]["problem"]
     page = (feedback / "html_in_key" / f"{NOTEBOOK}.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;" in page and "<script>" not in page
