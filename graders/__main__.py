@@ -87,6 +87,8 @@ def class_command(args: argparse.Namespace) -> int:
         settings.limits,
         settings.db_url or None,
         settings.zip_pattern,
+        scheduler=args.scheduler,
+        workers=max(0, args.workers),
     )
     print(report_text(report))
     return 1 if report.problems else 0
@@ -137,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     whole.add_argument(
         "--db-url", help="gradebook URL, e.g. postgresql://... (default: sqlite in the course)"
+    )
+    whole.add_argument(
+        "--scheduler", help="Dask scheduler address, tcp://host:8786: its workers grade (instead of --jobs)"
+    )
+    whole.add_argument(
+        "--workers", type=int, default=0, help="grade on N local Dask worker processes (instead of --jobs)"
     )
     whole.add_argument(
         "--no-sandbox",

@@ -22,6 +22,7 @@ from graders.class_report import (
 )
 from graders.collect import ZIP_FILE_PATTERN, class_list, collect, submitted_notebooks
 from graders.course import Course, Task, prepare_course
+from graders.distributed import autograde_on_dask
 from graders.gradebook import (
     register_students,
     sqlite_url,
@@ -43,6 +44,8 @@ def grade_class(
     limits: Limits | None = None,
     db_url: str | None = None,
     zip_pattern: str = ZIP_FILE_PATTERN,
+    scheduler: str | None = None,
+    workers: int = 0,
 ) -> ClassReport:
     """Grade every notebook of every student (found or on the roster) and write grades.csv and report.txt."""
     limits = limits or Limits()
@@ -59,7 +62,7 @@ def grade_class(
     digests = {task: submission_digest(course, task, limits) for task in present}
     outcomes = {task: finished(course, task, digest) for task, digest in digests.items()}
     pending = [Outcome(task, digests[task]) for task, done in outcomes.items() if done is None]
-    for outcome in autograde_all(course, pending, jobs, limits):
+    for outcome in autograde_all(course, pending, jobs, limits, scheduler, workers):
         # This process alone writes the class gradebook, one finished submission at a time.
         outcomes[outcome.task] = record(course, outcome)
     problems += make_feedback(course, chosen)
@@ -71,9 +74,22 @@ def grade_class(
     return report
 
 
-def autograde_all(course: Course, pending: list[Outcome], jobs: int, limits: Limits) -> Iterable[Outcome]:
-    """Autograde submissions `jobs` at a time, yielding each as it finishes (the caller records it)."""
+def autograde_all(
+    course: Course,
+    pending: list[Outcome],
+    jobs: int,
+    limits: Limits,
+    scheduler: str | None = None,
+    workers: int = 0,
+) -> Iterable[Outcome]:
+    """Autograde submissions `jobs` at a time, yielding each as it finishes (the caller records it).
+
+    With a Dask `scheduler`'s address, or a number of local Dask `workers`, they run on Dask instead.
+    """
     if not pending:
+        return
+    if scheduler or workers:
+        yield from autograde_on_dask(course, pending, limits, scheduler, workers)
         return
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(autograde, course, outcome, limits) for outcome in pending]
