@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from graders.tolerances import DIAGNOSIS_SHARE, Tolerance
+from graders.tolerances import DIAGNOSIS_SHARE, SAME_MAGNITUDE, Tolerance
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,9 @@ def array(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     index = tuple(int(i) for i in np.argwhere(~matches)[0])
     where = f" at index {list(index)}" if index else ""
     message = f"differs{where}: expected {reference[index]:.6g}, got {answer[index]:.6g}"
-    return Verdict(0.0, message, diagnose(reference, answer, tolerance))
+    return Verdict(
+        0.0, message + _scale_note(reference, answer, tolerance), diagnose(reference, answer, tolerance)
+    )
 
 
 def scalar(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
@@ -94,19 +96,24 @@ def scalar(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     return array(np.reshape(expected, ()), value, tolerance)
 
 
-def at_most(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
-    """A number no larger than the reference plus the tolerance (e.g. an objective near its optimum)."""
+def small_positive(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """A small positive quantity (a residual norm, an excess loss): above zero, at most tolerance.atol,
+    and of the reference's order of magnitude, so a squared norm, a swapped ratio or a typed-in 0 fail.
+    """
     try:
         value = single_number(got)
     except NotNumeric as problem:
         return Verdict(0.0, str(problem))
     bound = float(np.reshape(expected, ()))
-    limit = bound + tolerance.atol + tolerance.rtol * abs(bound)
-    if value <= limit:
-        return Verdict(1.0, f"{value:.6g} is within tolerance of {bound:.6g}")
-    return Verdict(
-        0.0, f"{value:.6g} is above the allowed {limit:.6g}", "did the optimisation run long enough?"
-    )
+    if value < 0:
+        return Verdict(0.0, f"{value:.3g} is negative, and this quantity never is")
+    if value == 0:
+        return Verdict(0.0, "exactly 0", "compute it from your run: an optimiser never lands exactly on zero")
+    if value < bound * SAME_MAGNITUDE:
+        return Verdict(0.0, f"{value:.3g} is orders of magnitude below the expected {bound:.2g}")
+    if value > tolerance.atol:
+        return Verdict(0.0, f"{value:.6g} is above the allowed {tolerance.atol:g}")
+    return Verdict(1.0, f"{value:.3g} is small and positive, as expected")
 
 
 def near_zero(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
@@ -144,28 +151,23 @@ def trajectory(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     if not isinstance(got, list | tuple | np.ndarray) or np.ndim(got) == 0:
         return Verdict(0.0, f"expected a list of {len(reference)} steps, got {type(got).__name__}")
     steps = list(got)
+    if len(steps) != len(reference):
+        return Verdict(
+            0.0,
+            f"you recorded {len(steps)} steps, expected {len(reference)}: record one entry per step",
+            _trajectory_diagnosis(reference, steps, tolerance),
+        )
     matches = [
         index < len(steps) and _step_matches(ref, steps[index], tolerance)
         for index, ref in enumerate(reference)
     ]
     matched = sum(matches)
-    fraction = matched / max(len(reference), len(steps))
+    fraction = matched / len(reference)
     if fraction == 1.0:
         return Verdict(1.0, f"all {len(reference)} steps match")
-    count = (
-        ""
-        if len(steps) == len(reference)
-        else f" (you recorded {len(steps)} steps, expected {len(reference)})"
-    )
-    first = matches.index(False) if False in matches else len(reference)
-    if first >= len(steps) or first >= len(reference):
-        return Verdict(
-            fraction,
-            f"{matched} of {len(reference)} steps match{count}",
-            _trajectory_diagnosis(reference, steps, tolerance),
-        )
+    first = matches.index(False)
     step = _readable_step(steps[first])
-    message = f"{matched} of {len(reference)} steps match{count}; first difference at step {first}: "
+    message = f"{matched} of {len(reference)} steps match; first difference at step {first}: "
     if step is None:
         message += "that step is not a list of numbers of the reference's shape"
     elif not np.all(np.isfinite(step)):
@@ -196,28 +198,27 @@ def sign_invariant_columns(expected: Any, got: Any, tolerance: Tolerance) -> Ver
 
 
 def diagnose(reference: np.ndarray, answer: np.ndarray, tolerance: Tolerance) -> str:
-    """Name the likely mistake when the answer is the reference transformed in a typical way."""
-
-    def close(candidate: np.ndarray) -> bool:
-        return bool(np.allclose(candidate, reference, rtol=tolerance.rtol, atol=tolerance.atol))
-
+    """Name the mistake when the answer is certainly the reference transformed in a typical way."""
     if not np.all(np.isfinite(answer)):
         return ""
     if not np.any(answer):
         return "it is all zeros: did the computation run, or was the gradient zeroed before you read it?"
-    if close(-answer):
+    if np.allclose(-answer, reference, rtol=tolerance.rtol, atol=tolerance.atol):
         return "the sign is flipped: did you forget the minus sign (or add one too many)?"
-    denominator = float(np.vdot(reference, reference))
-    if denominator > 0:
-        factor = float(np.vdot(reference, answer)) / denominator
-        if close(answer / factor):
-            if round(factor) >= 2 and abs(factor - round(factor)) < 1e-6:
-                return (
-                    f"it is exactly {round(factor)} times the reference: gradients accumulate across "
-                    "backward() calls until you zero them"
-                )
-            return f"it is the reference times {factor:.4g}: check a constant factor or the learning rate"
     return ""
+
+
+def _scale_note(reference: np.ndarray, answer: np.ndarray, tolerance: Tolerance) -> str:
+    """'; it is the reference times k' when a constant k != 1 explains an array; the spec's hint says why."""
+    # For one number every answer is some multiple of the reference, so the note would say nothing.
+    denominator = float(np.vdot(reference, reference))
+    if reference.size < 2 or denominator == 0 or not np.all(np.isfinite(answer)):
+        return ""
+    factor = float(np.vdot(reference, answer)) / denominator
+    if factor == 0 or np.isclose(factor, 1.0, rtol=tolerance.rtol, atol=0.0) or np.isclose(factor, -1.0):
+        return ""
+    scaled = np.allclose(answer / factor, reference, rtol=tolerance.rtol, atol=tolerance.atol)
+    return f"; it is the reference times {factor:.4g}" if scaled else ""
 
 
 def _trajectory_diagnosis(reference: list[np.ndarray], steps: list[Any], tolerance: Tolerance) -> str:
@@ -227,16 +228,33 @@ def _trajectory_diagnosis(reference: list[np.ndarray], steps: list[Any], toleran
         ]
         return sum(_step_matches(ref, step, tolerance) for ref, step in pairs) / max(len(pairs), 1)
 
+    readable = [_readable_step(step) for step in steps[: len(reference)]]
+    if _all_identical(readable) and not _all_identical(reference):
+        return (
+            "every entry is the same value: append a copy (x.detach().clone()), not x.data itself, "
+            "which every later step changes in place"
+        )
     if share_matching(+1) >= DIAGNOSIS_SHARE:
         return "your record runs one step ahead: record the value before you take the step"
     if share_matching(-1) >= DIAGNOSIS_SHARE:
         return "your record runs one step behind: record the value after the step, as the reference does"
-    readable = [_readable_step(step) for step in steps[: len(reference)]]
     if readable and all(
         step is not None and step.shape == ref.shape for step, ref in zip(readable, reference, strict=False)
     ):
         return diagnose(np.stack(reference[: len(readable)]), np.stack(readable), tolerance)
     return ""
+
+
+def _all_identical(steps: list[np.ndarray | None]) -> bool:
+    """At least two entries, all readable and equal to the first."""
+    first = steps[0] if steps else None
+    return (
+        len(steps) > 1
+        and first is not None
+        and all(
+            step is not None and step.shape == first.shape and np.array_equal(step, first) for step in steps
+        )
+    )
 
 
 def _step_matches(reference: np.ndarray, step: Any, tolerance: Tolerance) -> bool:

@@ -48,9 +48,13 @@ def to_plain(value: Any, where: str = "answer") -> Any:
 
 
 def save_answers(answers: Mapping[str, Any], path: str | Path = ANSWER_FILE) -> Path:
-    """Write `answers` as json_tricks JSON (readable by plain json_tricks.load) and return the path."""
+    """Write `answers` as json_tricks JSON (readable by plain json_tricks.load) and return the path.
+
+    NaN and infinity are written (as JSON's NaN/Infinity) so a diverged run is graded as diverged on
+    the keys it affects instead of losing the whole file.
+    """
     plain = {key: to_plain(value, key) for key, value in answers.items()}
-    text = json_tricks.dumps(plain, properties={"ndarray_compact": False}, indent=1)
+    text = json_tricks.dumps(plain, properties={"ndarray_compact": False}, indent=1, allow_nan=True)
     target = Path(path)
     target.write_text(text, encoding="utf-8")
     return target

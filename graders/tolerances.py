@@ -28,6 +28,11 @@ LOOSE = Tolerance(rtol=1e-2, atol=1e-4)
 # orthogonality residuals): judged by absolute distance.
 NEAR_ZERO = Tolerance(rtol=0.0, atol=1e-3)
 
+# A small positive property (residual norm, excess loss) is at least this share of the reference's value:
+# runs in float32 or float64, or with other shuffles, stay within a factor of ten of it, while a squared
+# norm (the square of a number near 1e-7) or a mistaken ratio lies many orders of magnitude away.
+SAME_MAGNITUDE = 1e-2
+
 # |<u, u*>| of unit singular vectors: 1 - cos(angle) below this counts as the same direction.
 DIRECTION = Tolerance(rtol=0.0, atol=1e-3)
 

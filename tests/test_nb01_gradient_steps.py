@@ -148,14 +148,16 @@ def test_history_without_a_copy_fails():
     final_point = descend(skewed_gradient, START, 500)[-1]
     answers = variant(NOTEBOOK, var_history_2=[final_point] * 500)
     assert scores(NOTEBOOK, answers)["var_history_2"] == 0.0
-    assert "copy is missing" in messages(NOTEBOOK, answers)["var_history_2"]
+    assert "append a copy" in messages(NOTEBOOK, answers)["var_history_2"]
 
 
-def test_a_truncated_history_earns_the_share_of_steps_it_has():
+@pytest.mark.parametrize("length", [250, 499])
+def test_a_history_of_another_length_loses_its_credit_and_says_so(length):
     histories = skewed_histories()
-    answers = variant(NOTEBOOK, var_history_2=histories["var_history_2"][:250])
-    assert scores(NOTEBOOK, answers)["var_history_2"] == 0.5
-    assert "recorded 250 steps" in messages(NOTEBOOK, answers)["var_history_2"]
+    answers = variant(NOTEBOOK, var_history_2=histories["var_history_2"][:length])
+    assert scores(NOTEBOOK, answers)["var_history_2"] == 0.0
+    said = messages(NOTEBOOK, answers)["var_history_2"]
+    assert f"recorded {length} steps, expected 500" in said and "times 1" not in said
 
 
 @pytest.mark.parametrize(
@@ -173,14 +175,14 @@ def test_mistakes_in_the_autograd_loop_fail(mistaken):
     assert scores(NOTEBOOK, variant(NOTEBOOK, theta_autograd=mistaken))["theta_autograd"] == 0.0
 
 
-def test_one_over_lambda_max_is_diagnosed_as_half_the_answer():
+def test_one_over_lambda_max_gets_the_hint_about_two_over_lambda_max():
     answers = variant(
         NOTEBOOK, max_stable_lr=1 / 20, max_stable_lr_skewed=reference(NOTEBOOK)["max_stable_lr_skewed"] / 2
     )
     got, said = scores(NOTEBOOK, answers), messages(NOTEBOOK, answers)
     for key in ("max_stable_lr", "max_stable_lr_skewed"):
         assert got[key] == 0.0
-        assert "times 0.5" in said[key]
+        assert "2/λ_max" in said[key]
 
 
 @pytest.mark.parametrize(

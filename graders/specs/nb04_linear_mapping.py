@@ -33,7 +33,7 @@ SPECS = {
         "20 epochs of batches of 20 with lr=0.05 from w = 0, b = 0; store the three weights, then the bias",
     ),
     "sgd_excess_loss": Spec(
-        kinds.near_zero,
+        kinds.small_positive,
         1,
         SGD_EXCESS_LOSS,
         "SGD's final whole-training-set MSE divided by lstsq_loss, minus 1, after all 20 epochs",

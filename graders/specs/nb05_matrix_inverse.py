@@ -19,7 +19,10 @@ SPECS = {
         "from X = 0, and do not transpose the result",
     ),
     "inverse_residual": Spec(
-        kinds.at_most, 1, NEAR_ZERO, "‖A @ X_learned − I‖_F (Frobenius norm, not squared) after all 200 steps"
+        kinds.small_positive,
+        1,
+        NEAR_ZERO,
+        "‖A @ X_learned − I‖_F (Frobenius norm, not squared) after all 200 steps",
     ),
     "x_solved": Spec(
         kinds.array,
