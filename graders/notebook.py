@@ -1,6 +1,8 @@
 """What the notebooks call: self-checks after each task, the answer dump, and the graded test cells.
 
-Self-checks and graded cells share grade_value, so a passing self-check means full points.
+Self-checks and graded cells share grade_value, so a passing self-check means full points. Importing
+this module in a Jupyter kernel also makes a skipped task's NameError, and a stub's
+NotImplementedError, say what to do instead of showing a traceback.
 """
 
 import contextlib
@@ -15,20 +17,34 @@ from graders.loader import AnswerFileError, load_answers
 from graders.saving import answer_file, collect_answers, find_answer_file, save_answers, to_plain
 from graders.specs import specs_for
 
+GREEN, RED, RESET = "\x1b[32m", "\x1b[31m", "\x1b[0m"
+
+
+class Points(float):
+    """A graded cell's points: nbgrader parses text/plain as the float, Jupyter shows `2/2 points`."""
+
+    def __new__(cls, earned: float, possible: float) -> "Points":
+        points = super().__new__(cls, earned)
+        points.possible = possible
+        return points
+
+    def _repr_html_(self) -> str:
+        return f"<b>{float(self):g}/{self.possible:g} points</b>"
+
 
 def check(notebook: str, **answers: Any) -> None:
-    """Self-check answers against the reference; raise AssertionError naming the likely mistake."""
+    """Self-check answers against the reference and print each key's points and message, in colour.
+
+    It prints rather than raises: a traceback from inside graders would bury the one line that matters.
+    """
     try:
         reference = load_reference(notebook)
     except ReferenceUnavailable:
         print(f"(no reference answers here: {', '.join(answers)} will be checked when you submit)")
         return
     plain = {key: to_plain(value, key) for key, value in answers.items()}
-    results = grade_answers(specs_for(notebook), reference, plain, keys=answers)
-    report = "\n".join(describe(result) for result in results)
-    if not all(result.passed for result in results):
-        raise AssertionError("\n" + report)
-    print(report)
+    for result in grade_answers(specs_for(notebook), reference, plain, keys=answers):
+        print(f"{GREEN if result.passed else RED}{describe(result)}{RESET}")
 
 
 def dump_answers(notebook: str, namespace: Mapping[str, Any]) -> None:
@@ -43,21 +59,21 @@ def dump_answers(notebook: str, namespace: Mapping[str, Any]) -> None:
     )
 
 
-def grade(notebook: str, *keys: str) -> float:
+def grade(notebook: str, *keys: str) -> Points:
     """A graded test cell: score keys of the notebook's answer file, print why, return the points earned.
 
     nbgrader reads the returned number as the cell's partial credit.
     """
+    specs = specs_for(notebook)
     try:
         with _quiet():
             results = _grade_dumped(notebook, keys)
     except ReferenceUnavailable as missing:
         print(f"not graded here ({missing}): your instructor grades this cell")
-        return 0.0
+        return Points(0.0, sum(specs[key].points for key in keys))
     for result in results:
         print(describe(result))
-    earned, _ = total(results)
-    return earned
+    return Points(*total(results))
 
 
 def _grade_dumped(notebook: str, keys: tuple[str, ...]) -> list[KeyResult]:
@@ -76,3 +92,31 @@ def _quiet() -> Iterator[None]:
     with warnings.catch_warnings(), contextlib.redirect_stderr(sys.stdout):
         warnings.simplefilter("ignore")
         yield
+
+
+def _explain(
+    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None
+) -> list[str]:
+    """IPython's handler for a skipped task: one red line saying what to run, no traceback."""
+    if isinstance(value, NotImplementedError):
+        advice = (
+            "a task is not done yet: fill in the cell marked # YOUR CODE HERE, delete its "
+            "raise NotImplementedError(), and run it"
+        )
+    else:
+        advice = (
+            f"{value}: run the task cell above that defines it first (after a restart, run the cells above)"
+        )
+    lines = [f"{RED}{advice}{RESET}"]
+    shell._showtraceback(etype, value, lines)  # IPython ignores the return value; this displays the error
+    return lines
+
+
+def _install_explanations() -> None:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        shell.set_custom_exc((NameError, NotImplementedError), _explain)
+
+
+_install_explanations()
