@@ -45,6 +45,7 @@ def execute(notebook: Path, reference_dir: Path) -> Execution:
             timeout=CELL_TIMEOUT_SECONDS,
             kernel_name="python3",
             resources={"metadata": {"path": workdir}},
+            extra_arguments=["--InlineBackend.figure_formats=retina"],  # sharp plots on the site's pages
         )
         env = {
             **os.environ,

@@ -4,10 +4,13 @@ python -m graders.build executed   # first: the solutions run, with outputs, int
 python -m graders.site             # then: build/site/ (index.html, a page per notebook, downloads)
 """
 
+import base64
 import copy
+import math
+import re
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
@@ -15,6 +18,7 @@ import mathjax
 import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
+from nbgrader.utils import is_solution
 
 from graders.build import EXECUTED_DIR
 from graders.course import solution_notebooks
@@ -26,6 +30,14 @@ TEMPLATES_DIR = Path(__file__).with_name("site_templates")
 MATHJAX_DIR = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
 OBJECTIVES_HEADING = "**Learning objectives.**"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# nbgrader's markers around a solution: the page folds the solution cell and drops the marker lines.
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (?:BEGIN|END) SOLUTION[ \t]*(?:\n|$)", re.MULTILINE)
+# The lab template's section headings, as the table of contents lists them (h2 and h3).
+HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link"', re.DOTALL)
+TOC_PLACEHOLDER = "<!-- course-toc -->"
+# A learner's pace for the time estimate on the index: reading the text, then working each task.
+WORDS_PER_MINUTE = 150
+MINUTES_PER_TASK = 8
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,8 @@ class Lesson:
     title: str
     introduction: str
     objectives: str
+    minutes: int = 0
+    figure: str = ""
 
     @property
     def href(self) -> str:
@@ -88,10 +102,38 @@ def load_executed(solutions: list[Path], executed_dir: Path) -> dict[str, nbform
     return executed
 
 
+def estimate_minutes(notebook: nbformat.NotebookNode) -> int:
+    """Time to read the notebook and do its tasks, rounded up to 5 minutes."""
+    words = sum(len(cell.source.split()) for cell in notebook.cells if cell.cell_type == "markdown")
+    tasks = sum(1 for cell in notebook.cells if cell.cell_type == "code" and is_solution(cell))
+    return 5 * math.ceil((words / WORDS_PER_MINUTE + tasks * MINUTES_PER_TASK) / 5)
+
+
+def first_figure(notebook: nbformat.NotebookNode) -> bytes | None:
+    """The notebook's first plot as PNG bytes, for its card on the index."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                return base64.b64decode(output["data"]["image/png"])
+    return None
+
+
 def build_site(executed: dict[str, nbformat.NotebookNode], out_dir: Path) -> None:
     """Write the index, one page per notebook (in the given order), the downloads and MathJax to out_dir."""
-    lessons = [describe(name, notebook) for name, notebook in executed.items()]
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "figures").mkdir(exist_ok=True)
+    lessons = []
+    for name, notebook in executed.items():
+        figure = first_figure(notebook)
+        if figure is not None:
+            (out_dir / "figures" / f"{name}.png").write_bytes(figure)
+        lessons.append(
+            replace(
+                describe(name, notebook),
+                minutes=estimate_minutes(notebook),
+                figure=f"figures/{name}.png" if figure is not None else "",
+            )
+        )
     exporter = notebook_exporter()
     for page in map(Page, lessons, [None, *lessons], [*lessons[1:], None]):
         html = render_notebook(exporter, executed[page.lesson.name], page)
@@ -113,8 +155,33 @@ def notebook_exporter() -> HTMLExporter:
 def render_notebook(exporter: HTMLExporter, notebook: nbformat.NotebookNode, page: Page) -> str:
     """One notebook as a standalone HTML page."""
     resources = {"metadata": {"name": page.lesson.title}, "page": page}
-    html, _ = exporter.from_notebook_node(without_widgets(notebook), resources=resources)
-    return html
+    html, _ = exporter.from_notebook_node(for_reading(notebook), resources=resources)
+    return html.replace(TOC_PLACEHOLDER, table_of_contents(html), 1)
+
+
+def for_reading(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy for the page: no widget views, and solution cells without nbgrader's marker lines.
+
+    The template folds each solution cell (metadata nbgrader.solution) into a <details> element.
+    """
+    static = without_widgets(notebook)
+    for cell in static.cells:
+        if cell.cell_type == "code" and is_solution(cell):
+            cell.source = SOLUTION_MARKER.sub("", cell.source)
+    return static
+
+
+def table_of_contents(html: str) -> str:
+    """A list of links to the page's section headings (##, ###), in order."""
+    entries = HEADING.findall(html)
+    if not entries:
+        return ""
+    items = "\n".join(
+        f'<li class="toc-level-{level}"><a href="#{anchor}">{text.strip()}</a></li>'
+        for level, anchor, text in entries
+    )
+    title = '<p class="toc-title">On this page</p>'
+    return f'<nav class="course-toc" aria-label="On this page">\n{title}\n<ul>\n{items}\n</ul>\n</nav>'
 
 
 def without_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:

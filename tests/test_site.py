@@ -1,6 +1,7 @@
 """The course site as a reader meets it: built from the executed solutions, opened in headless Chromium."""
 
 import functools
+import html as html_module
 import http.server
 import os
 import re
@@ -12,6 +13,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from nbgrader.utils import is_solution
 
 from graders.build import Execution
 from graders.course import solution_notebooks
@@ -32,13 +34,35 @@ CHROMIUM_ARGS = [
 SCREENSHOTS_DIR = REPO_ROOT / "build" / "site-screenshots"
 NOTEBOOKS = [path.stem for path in solution_notebooks()]
 # What a page shows once MathJax has typeset it. A TeX error becomes an SVG node marked data-mjx-error.
+# Plots are retina PNGs (twice the pixels of their displayed width); a plot inside a folded solution has
+# no displayed width until the fold opens. A solution's code is hidden while its fold is closed.
 RENDERED = """() => MathJax.startup.promise.then(() => ({
     math: document.querySelectorAll("mjx-container").length,
     mathErrors: document.querySelectorAll("[data-mjx-error]").length,
     plots: [...document.querySelectorAll(".jp-OutputArea-output img")].map(
-        (img) => ({width: img.naturalWidth, embedded: img.src.startsWith("data:image/png;base64,")})),
+        (img) => ({width: img.naturalWidth, shown: img.width,
+                   embedded: img.src.startsWith("data:image/png;base64,")})),
     links: [...document.querySelectorAll("a[href]")].map((a) => a.getAttribute("href")),
+    text: document.body.innerText,
+    folds: [...document.querySelectorAll("details.course-solution")].map((fold) => ({
+        open: fold.open,
+        summary: fold.querySelector("summary").innerText,
+        codeShown: fold.querySelector(".jp-InputArea").checkVisibility(),
+    })),
+    toc: [...document.querySelectorAll(".course-toc a")].map((a) => ({
+        href: a.getAttribute("href"),
+        target: document.getElementById(a.getAttribute("href").slice(1)) !== null,
+    })),
+    cardFigures: [...document.querySelectorAll(".card-figure")].map((img) => img.naturalWidth),
+    durations: document.querySelectorAll(".duration").length,
 }))"""
+# Opening a fold shows its code: the first fold of a page, clicked as a reader would.
+OPEN_FIRST_FOLD = """async () => {
+    const fold = document.querySelector("details.course-solution");
+    fold.querySelector("summary").click();
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    return fold.open && fold.querySelector(".jp-InputArea").checkVisibility();
+}"""
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +103,64 @@ def test_index_lists_the_notebooks_in_course_order(site: Path) -> None:
     index = (site / "index.html").read_text(encoding="utf-8")
     pages = list(dict.fromkeys(re.findall(r'<h3><a href="(\d\d_\w+)\.html">', index)))
     assert pages == NOTEBOOKS
+
+
+def solution_cells(notebook: nbformat.NotebookNode) -> int:
+    return sum(cell.cell_type == "code" and is_solution(cell) for cell in notebook.cells)
+
+
+def section_headings(notebook: nbformat.NotebookNode) -> list[str]:
+    """The ## and ### headings of the notebook's markdown, as the table of contents should list them."""
+    return [
+        line.lstrip("#").strip()
+        for cell in notebook.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if re.match(r"#{2,3} ", line)
+    ]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_pages_fold_every_solution_and_show_no_solution_marker(
+    site: Path, executed: dict[str, nbformat.NotebookNode], name: str
+) -> None:
+    html = (site / f"{name}.html").read_text(encoding="utf-8")
+    assert "BEGIN SOLUTION" not in html and "END SOLUTION" not in html
+    assert html.count('<details class="course-solution">') == solution_cells(executed[name]) > 0
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_pages_have_a_table_of_contents_of_their_sections(
+    site: Path, executed: dict[str, nbformat.NotebookNode], name: str
+) -> None:
+    html = (site / f"{name}.html").read_text(encoding="utf-8")
+    toc = re.search(r'<nav class="course-toc".*?</nav>', html, re.DOTALL)
+    assert toc, f"{name}.html has no table of contents"
+    entries = re.findall(r'<li class="toc-level-\d"><a href="#[^"]+">(.*?)</a></li>', toc.group(0))
+    as_text = [html_module.unescape(re.sub(r"<[^>]+>", "", entry)) for entry in entries]
+    assert as_text == [heading.replace("`", "") for heading in section_headings(executed[name])]
+
+
+def test_index_gives_every_notebook_a_time_estimate_and_a_figure(
+    site: Path, executed: dict[str, nbformat.NotebookNode]
+) -> None:
+    index = (site / "index.html").read_text(encoding="utf-8")
+    minutes = [int(value) for value in re.findall(r"About (\d+) minutes to read", index)]
+    assert len(minutes) == len(NOTEBOOKS) and all(10 <= value <= 120 for value in minutes)
+    with_plots = [name for name in NOTEBOOKS if png_outputs(executed[name])]
+    for name in with_plots:
+        assert f'src="figures/{name}.png"' in index
+        assert (site / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_student_notebooks_need_only_the_course_package_and_its_pinned_libraries() -> None:
+    # What "Download the student notebook" promises: torch and the graders package are all it needs.
+    allowed = {"graders", "math", "sys", "matplotlib", "numpy", "torch", "tqdm"}
+    for name in NOTEBOOKS:
+        notebook = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
+        source = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+        imported = set(re.findall(r"^(?:from|import) (\w+)", source, re.MULTILINE))
+        assert imported <= allowed, f"{name} imports {sorted(imported - allowed)}"
 
 
 def test_pages_load_nothing_from_the_network(site: Path) -> None:
@@ -161,6 +243,7 @@ class Visit:
 
     rendered: dict[str, Any]
     problems: list[str] = field(default_factory=list)
+    opened_first_fold: bool = False
 
 
 def visit(browser: Any, url: str, screenshot: Path | None = None) -> Visit:
@@ -193,8 +276,9 @@ def visit(browser: Any, url: str, screenshot: Path | None = None) -> Visit:
     if screenshot:
         SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshot), full_page=True)
+    opened = bool(rendered["folds"]) and page.evaluate(OPEN_FIRST_FOLD)
     page.close()
-    return Visit(rendered, problems)
+    return Visit(rendered, problems, opened)
 
 
 def test_index_loads_cleanly_and_links_every_page_and_download(browser: Any, site_url: str) -> None:
@@ -203,6 +287,8 @@ def test_index_loads_cleanly_and_links_every_page_and_download(browser: Any, sit
     assert index.rendered["math"] > 0 and index.rendered["mathErrors"] == 0
     expected = {f"{name}.html" for name in NOTEBOOKS} | {f"notebooks/{name}.ipynb" for name in NOTEBOOKS}
     assert expected <= set(index.rendered["links"])
+    assert index.rendered["durations"] == len(NOTEBOOKS)
+    assert index.rendered["cardFigures"] and all(width > 0 for width in index.rendered["cardFigures"])
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -218,6 +304,16 @@ def test_notebook_page_shows_its_plots_and_math_without_errors(
     plots = page.rendered["plots"]
     assert len(plots) == png_outputs(notebook)
     assert all(plot["width"] > 0 and plot["embedded"] for plot in plots), plots
+    assert all(plot["width"] >= 1.9 * plot["shown"] for plot in plots), f"plots not high-resolution: {plots}"
     markdown = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
     assert (page.rendered["math"] > 0) == ("$" in markdown)
     assert page.rendered["mathErrors"] == 0
+    # Solutions folded, closed, their code hidden until opened; no nbgrader marker anywhere in the text.
+    assert "BEGIN SOLUTION" not in page.rendered["text"] and "END SOLUTION" not in page.rendered["text"]
+    folds = page.rendered["folds"]
+    assert len(folds) == solution_cells(notebook) > 0
+    assert all(not fold["open"] and not fold["codeShown"] and "try" in fold["summary"] for fold in folds)
+    assert page.opened_first_fold
+    # A table of contents whose every link lands on a heading of the page.
+    toc = page.rendered["toc"]
+    assert toc and all(entry["target"] for entry in toc), toc
