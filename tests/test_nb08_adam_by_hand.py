@@ -157,9 +157,10 @@ def test_the_uncorrected_path_with_the_correction_fails():
     assert "without dividing by 1 − β^k" in messages(NOTEBOOK, answers)["uncorrected_path"]
 
 
-def test_an_uncorrected_path_of_the_wrong_length_gets_partial_credit():
+def test_an_uncorrected_path_of_the_wrong_length_fails_and_says_so():
     answers = variant(NOTEBOOK, uncorrected_path=list(run_adam(STEPS, bias_correction=False)))
-    assert scores(NOTEBOOK, answers)["uncorrected_path"] == 0.2
+    assert scores(NOTEBOOK, answers)["uncorrected_path"] < 1.0
+    assert "you recorded 100 steps, expected 20" in messages(NOTEBOOK, answers)["uncorrected_path"]
 
 
 @pytest.mark.parametrize(
