@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 JOBS ?= 2
 
-.PHONY: setup sandbox-tool demo test lint student answers executed check-generated clean site regenerate browser grade bench
+.PHONY: setup sandbox-tool demo test lint student answers executed check-generated clean site regenerate browser postgres grade bench
 
 setup: $(STAMP)
 
@@ -24,7 +24,7 @@ demo: setup
 	$(BIN)/python -m graders.build student
 	$(BIN)/python -m graders grade examples/sample_submission
 
-test: setup browser sandbox-tool
+test: setup browser sandbox-tool postgres
 	$(BIN)/python -m pytest
 
 # CI must really run the site's browser check (tests/test_site.py), so it gets Debian's Chromium there;
@@ -32,6 +32,14 @@ test: setup browser sandbox-tool
 browser:
 	@if [ -n "$$CI" ] && [ ! -x /usr/bin/chromium ]; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
+
+# The distributed test (tests/test_distributed.py) grades into a real Postgres server it starts: CI, or root
+# with apt-get, gets Debian's postgresql; elsewhere that test skips, saying what is missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+		if [ -n "$$CI" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; }; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+		else echo "note: the Postgres gradebook test needs postgresql: sudo apt-get install postgresql"; fi; }
 
 # Class grading runs every student's kernel in bubblewrap (docs/grading.md) and refuses to run without it:
 # where we may (root with apt-get, as in CI) the Makefile installs Debian's package, elsewhere it says how.

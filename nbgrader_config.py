@@ -5,6 +5,10 @@ An instructor's own course directory can `load_subconfig` this file or copy it.
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
+# The course every gradebook row belongs to: nbgrader's apps default to "" and create no course row, which
+# sqlite lets pass but Postgres refuses (a foreign key); graders' own Gradebook calls use "default_course".
+c.CourseDirectory.course_id = "default_course"
+
 # Student versions get the stub every notebook's instructions refer to.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.enforce_metadata = True

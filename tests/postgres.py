@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import pytest
 
 DATABASE = "gradebook"
@@ -61,10 +61,9 @@ def postgres_url() -> Iterator[str]:
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data}"
     subprocess.run(as_server_user([*run, "-o", options, "-w", "start"]), check=True, capture_output=True)
     try:
-        connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
-        connection.autocommit = True  # CREATE DATABASE cannot run inside a transaction
-        connection.cursor().execute(f"CREATE DATABASE {DATABASE}")
-        connection.close()
+        # CREATE DATABASE cannot run inside a transaction.
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as connection:
+            connection.execute(f"CREATE DATABASE {DATABASE}")
         yield f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}"
     finally:
         subprocess.run(as_server_user([*run, "-m", "fast", "-w", "stop"]), check=True, capture_output=True)
