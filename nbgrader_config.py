@@ -28,9 +28,11 @@ c.LimitOutput.max_traceback = 100
 c.LimitOutputSize.max_chars = 100_000
 # The student's kernel never scores itself: after Execute has shut it down, ScoreOutsideKernel grades
 # the answer file it left (safe loader, specs, reference answers the kernel never saw) and writes each
-# graded cell's points into that cell. The rest is nbgrader's own list, in its order.
+# graded cell's points into that cell. ExecuteRecordingFailure is nbgrader's Execute that also records
+# the error that stopped a notebook, so the report says why from the error, not from log wording.
+# The rest is nbgrader's own list, in its order.
 c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
+    "graders.preprocessors.ExecuteRecordingFailure",
     "graders.preprocessors.ScoreOutsideKernel",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",

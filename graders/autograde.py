@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 from nbgrader.utils import parse_utc
 
 from graders.course import SCRATCH_STUDENT, Course, Task
@@ -48,6 +49,8 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
     """Run `nbgrader autograde` on one submission in its own scratch course; a bad notebook never raises."""
     task = outcome.task
     scratch = course.scratch(task)
+    failure_file = scratch / "execution-failure.json"
+    submitted_notebook = scratch / "submitted" / SCRATCH_STUDENT / task.notebook / f"{task.notebook}.ipynb"
     try:
         lay_out_scratch(course, task, scratch)
     except OSError as error:
@@ -60,6 +63,7 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
         f"--Execute.kernel_name={KERNEL_NAME}",
         f"--Execute.timeout={limits.cell_seconds(task.notebook)}",
         f"--CourseDirectory.db_url={sqlite_url(scratch / 'gradebook.db')}",
+        f"--ExecuteRecordingFailure.failure_file={failure_file}",
     ]
     log = scratch / "autograde.log"
     seconds = limits.submission_seconds(task.notebook)
@@ -75,9 +79,7 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
     except subprocess.TimeoutExpired:
         return Outcome(task, outcome.digest, f"stopped after {seconds} s: nbgrader did not finish in time")
     except NbgraderError:
-        return Outcome(
-            task, outcome.digest, failure_reason(log.read_text(encoding="utf-8", errors="replace"))
-        )
+        return Outcome(task, outcome.digest, failure_reason(submitted_notebook, failure_file))
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
     return outcome
@@ -96,18 +98,35 @@ def lay_out_scratch(course: Course, task: Task, scratch: Path) -> None:
         raise OSError(f"the submission changed while being graded: {'; '.join(skipped)}")
 
 
-def failure_reason(log: str) -> str:
-    """Why nbgrader could not grade a notebook, from its log."""
-    if "CellTimeoutError" in log:
-        return "a cell ran past the time limit and did not stop when interrupted"
-    if "DeadKernelError" in log:
-        return "the kernel died while running the notebook (os._exit, a crash or a fatal signal)"
-    if "NotJSONError" in log or "does not appear to be JSON" in log:
+# What the error that stopped nbgrader's Execute means for the student's notebook.
+EXECUTION_FAILURES = {
+    "CellTimeoutError": "a cell ran past the time limit and did not stop when interrupted",
+    "DeadKernelError": "the kernel died while running the notebook (os._exit, a crash or a fatal signal)",
+}
+
+
+def failure_reason(notebook: Path, failure_file: Path) -> str:
+    """Why nbgrader could not grade a notebook: the error its Execute recorded, or the notebook itself."""
+    try:
+        failure = json.loads(failure_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return notebook_problem(notebook) or "nbgrader could not grade it: see its log"
+    return EXECUTION_FAILURES.get(
+        failure["error"], f"it could not run: {failure['error']}: {failure['message']}"
+    )
+
+
+def notebook_problem(notebook: Path) -> str:
+    """What makes a submitted file unreadable as a notebook ('' when nbformat reads it)."""
+    try:
+        nbformat.read(notebook, as_version=4)
+    except nbformat.reader.NotJSONError:
         return "the notebook is not valid JSON"
-    if "ValidationError" in log:
+    except nbformat.ValidationError:
         return "the notebook does not follow the .ipynb format"
-    errors = [line.strip() for line in log.splitlines() if "ERROR" in line]
-    return "nbgrader could not grade it: " + (errors[0] if errors else "see its log")
+    except (OSError, ValueError) as error:
+        return f"the notebook cannot be read: {error}"
+    return ""
 
 
 def record(course: Course, outcome: Outcome) -> Outcome:

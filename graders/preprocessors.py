@@ -6,6 +6,7 @@ graded cell's points and messages into that cell, where SaveAutoGrades reads the
 """
 
 import ast
+import json
 from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
@@ -13,8 +14,8 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.api import Gradebook
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer, Unicode
 
 from graders.grading import KeyResult, describe, total
 from graders.report import grade_answer_file
@@ -22,6 +23,28 @@ from graders.saving import find_answer_file
 
 # The function a graded cell calls: grade(NOTEBOOK, "key", ...) names the keys the cell scores.
 GRADE_CALL = "grade"
+
+
+class ExecuteRecordingFailure(Execute):
+    """nbgrader's Execute, which also writes why the notebook could not run, for the class report.
+
+    The file lies outside the kernel's folder, so the kernel cannot forge it.
+    """
+
+    failure_file = Unicode("", help="JSON file for the error that stopped execution ('': none)").tag(
+        config=True
+    )
+
+    def preprocess(
+        self, nb: NotebookNode, resources: ResourcesDict, retries: int | None = None
+    ) -> tuple[NotebookNode, ResourcesDict]:
+        try:
+            return super().preprocess(nb, resources, retries)
+        except Exception as error:
+            if self.failure_file:
+                failure = {"error": type(error).__name__, "message": str(error)[-500:]}
+                Path(self.failure_file).write_text(json.dumps(failure), encoding="utf-8")
+            raise
 
 
 class ForgetUnknownCells(NbGraderPreprocessor):
