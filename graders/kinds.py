@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from graders.tolerances import DIAGNOSIS_SHARE, SAME_MAGNITUDE, Tolerance
+from graders.tolerances import DIAGNOSIS_SHARE, Tolerance
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,8 @@ def scalar(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
 
 
 def small_positive(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
-    """A small positive quantity (a residual norm, an excess loss): above zero, at most tolerance.atol,
-    and of the reference's order of magnitude, so a squared norm, a swapped ratio or a typed-in 0 fail.
+    """A small positive quantity (a residual norm, an excess loss): above zero, at most tolerance.atol and
+    at least tolerance.floor times the reference, so a squared norm, a swapped ratio or a typed-in 0 fail.
     """
     try:
         value = single_number(got)
@@ -109,7 +109,7 @@ def small_positive(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
         return Verdict(0.0, f"{value:.3g} is negative, and this quantity never is")
     if value == 0:
         return Verdict(0.0, "exactly 0", "compute it from your run: an optimiser never lands exactly on zero")
-    if value < bound * SAME_MAGNITUDE:
+    if value < bound * tolerance.floor:
         return Verdict(0.0, f"{value:.3g} is orders of magnitude below the expected {bound:.2g}")
     if value > tolerance.atol:
         return Verdict(0.0, f"{value:.6g} is above the allowed {tolerance.atol:g}")
@@ -156,6 +156,13 @@ def trajectory(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
             0.0,
             f"you recorded {len(steps)} steps, expected {len(reference)}: record one entry per step",
             _trajectory_diagnosis(reference, steps, tolerance),
+        )
+    # A converged run's last steps would match a history of one shared tensor: it earns nothing.
+    if _all_identical([_readable_step(step) for step in steps]) and not _all_identical(reference):
+        return Verdict(
+            0.0,
+            f"all {len(steps)} entries are the same value",
+            "append a copy (x.detach().clone()), not x.data itself, which every later step changes in place",
         )
     matches = [
         index < len(steps) and _step_matches(ref, steps[index], tolerance)
@@ -228,16 +235,11 @@ def _trajectory_diagnosis(reference: list[np.ndarray], steps: list[Any], toleran
         ]
         return sum(_step_matches(ref, step, tolerance) for ref, step in pairs) / max(len(pairs), 1)
 
-    readable = [_readable_step(step) for step in steps[: len(reference)]]
-    if _all_identical(readable) and not _all_identical(reference):
-        return (
-            "every entry is the same value: append a copy (x.detach().clone()), not x.data itself, "
-            "which every later step changes in place"
-        )
     if share_matching(+1) >= DIAGNOSIS_SHARE:
         return "your record runs one step ahead: record the value before you take the step"
     if share_matching(-1) >= DIAGNOSIS_SHARE:
         return "your record runs one step behind: record the value after the step, as the reference does"
+    readable = [_readable_step(step) for step in steps[: len(reference)]]
     if readable and all(
         step is not None and step.shape == ref.shape for step, ref in zip(readable, reference, strict=False)
     ):

@@ -6,10 +6,13 @@ so each test shows that the grader tells that mistake apart from the reference.
 
 import functools
 
+import nbformat
 import numpy as np
 import pytest
 import torch
 from grading_helpers import TRAJECTORY_FORMS, messages, reference, scores, variant
+
+from graders.paths import REPO_ROOT
 
 NOTEBOOK = "02_torch_optim"
 STEPS = 500
@@ -220,3 +223,46 @@ def test_a_negated_theta_norm_is_diagnosed_as_a_sign_error():
     answers = variant(NOTEBOOK, theta_norm_optimiser=-theta_norm())
     assert scores(NOTEBOOK, answers)["theta_norm_optimiser"] == 0.0
     assert "sign is flipped" in messages(NOTEBOOK, answers)["theta_norm_optimiser"]
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_a_history_of_one_shared_tensor_is_named_as_a_missing_copy(task):
+    # Appending x.data without a copy: every entry is the same tensor and shows the final point.
+    position_key, _, _ = TASKS[task]
+    positions = task_answers(task)[position_key]
+    answers = variant(NOTEBOOK, **{position_key: [positions[-1]] * len(positions)})
+    assert scores(NOTEBOOK, answers)[position_key] == 0.0
+    assert "append a copy" in messages(NOTEBOOK, answers)[position_key]
+
+
+def test_the_check_cell_passes_tensors_so_a_parameter_built_from_them_works():
+    """The original exercise's code, torch.nn.Parameter(initial_theta), runs in the notebook's check cell."""
+
+    def parameter_descent(initial_theta, learning_rate, number_steps):
+        theta = torch.nn.Parameter(initial_theta)
+        optimizer = torch.optim.SGD([theta], lr=learning_rate)
+        for _ in range(number_steps):
+            optimizer.zero_grad()
+            (theta**2).sum().backward()
+            optimizer.step()
+        return theta.detach() if theta.ndim else theta.item()
+
+    checked = {}
+    namespace = {
+        "torch": torch,
+        "NOTEBOOK": NOTEBOOK,
+        "check": lambda notebook, **answers: checked.update(answers),
+        "tensor_like": lambda value, like: torch.as_tensor(np.asarray(value), dtype=like.dtype),
+        "gradient_descent_torch_optimiser": parameter_descent,
+        "gradient_descent_norm_torch_optimiser": parameter_descent,
+    }
+    exec(check_cell("check-optimiser-functions"), namespace)
+    assert scores(NOTEBOOK, variant(NOTEBOOK, **checked)) == scores(NOTEBOOK, reference(NOTEBOOK))
+    assert set(scores(NOTEBOOK, variant(NOTEBOOK, **checked)).values()) == {1.0}
+
+
+def check_cell(grade_id: str) -> str:
+    """The source of one of the solution notebook's cells, by its nbgrader grade_id."""
+    notebook = nbformat.read(REPO_ROOT / "solutions" / f"{NOTEBOOK}.ipynb", as_version=4)
+    (cell,) = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    return cell.source

@@ -274,6 +274,21 @@ def test_swapped_excess_ratio_is_diagnosed():
     assert "negative" in messages(NOTEBOOK, answers)["sgd_excess_loss"]
 
 
+@pytest.mark.parametrize("shuffle_seed", [0, 1, 2, 3])
+def test_an_absolute_loss_difference_instead_of_the_ratio_fails(shuffle_seed):
+    _, final_loss = sgd_run(shuffle_seed=shuffle_seed)
+    answers = variant(NOTEBOOK, sgd_excess_loss=final_loss - least_squares()[1])
+    assert scores(NOTEBOOK, answers)["sgd_excess_loss"] == 0.0
+    assert "orders of magnitude below" in messages(NOTEBOOK, answers)["sgd_excess_loss"]
+
+
+@pytest.mark.parametrize("shuffle_seed", [0, 1, 2, 3])
+def test_the_excess_ratio_of_any_shuffle_passes(shuffle_seed):
+    _, final_loss = sgd_run(shuffle_seed=shuffle_seed)
+    answers = variant(NOTEBOOK, sgd_excess_loss=final_loss / least_squares()[1] - 1)
+    assert scores(NOTEBOOK, answers)["sgd_excess_loss"] == 1.0
+
+
 def test_a_typed_in_zero_excess_fails():
     answers = variant(NOTEBOOK, sgd_excess_loss=0.0)
     assert scores(NOTEBOOK, answers)["sgd_excess_loss"] == 0.0

@@ -191,6 +191,19 @@ def test_residual_of_a_short_run_is_rejected() -> None:
     assert "after all 200 steps" in messages(NOTEBOOK, answers)["inverse_residual"]
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_squared_residual_is_refused_as_orders_of_magnitude_too_small(dtype) -> None:
+    A = DATA["A"].astype(dtype)
+    X, _ = descend(A, np.eye(SIZE, dtype=dtype))
+    residual = float(np.linalg.norm(A @ X - np.eye(SIZE)))
+    assert scores(NOTEBOOK, variant(NOTEBOOK, inverse_residual=residual))["inverse_residual"] == 1.0
+    if dtype == np.float64:  # in float32 the residual is ~1e-7 and its square 1e-14, still far above 1e-18
+        answers = variant(NOTEBOOK, inverse_residual=residual**2)
+        assert scores(NOTEBOOK, answers)["inverse_residual"] == 0
+        said = messages(NOTEBOOK, answers)["inverse_residual"]
+        assert "orders of magnitude below" in said and "not squared" in said
+
+
 def test_huge_learning_rate_diverges_and_says_so() -> None:
     wrong = answers_from(np.float64, lr=100.0)
     assert np.isnan(wrong["X_learned"]).any()

@@ -65,7 +65,7 @@ def train(dtype: type = np.float64, steps: int = STEPS, start_seed: int | None =
     S = np.logaddexp(0, s)
     order = np.argsort(-S)
     return {
-        "reconstruction": U * S @ V.T,
+        "M_learned": U * S @ V.T,
         "orthogonality_error": float(np.linalg.norm(U.T @ U - identity) + np.linalg.norm(V.T @ V - identity)),
         "singular_values": S[order],
         "U_learned": U[:, order],
@@ -106,7 +106,7 @@ def test_sign_flipped_singular_vector_pairs_get_full_marks() -> None:
     answers = reference_arrays()
     signs = np.array([-1.0, 1.0, -1.0, -1.0])
     U, V, S = answers["U_learned"] * signs, answers["V_learned"] * signs, answers["singular_values"]
-    flipped = variant(NOTEBOOK, U_learned=U, V_learned=V, reconstruction=U @ np.diag(S) @ V.T)
+    flipped = variant(NOTEBOOK, U_learned=U, V_learned=V, M_learned=U @ np.diag(S) @ V.T)
     assert not np.allclose(U, answers["U_learned"])
     assert full_marks(flipped)
 
@@ -132,9 +132,7 @@ def test_torch_tensors_get_full_marks() -> None:
 def test_library_svd_gets_full_marks() -> None:
     """torch.linalg.svd is an exact answer; its signs may differ from the learned ones."""
     U, S, Vh = torch.linalg.svd(notebook_data()["M"], full_matrices=False)
-    assert full_marks(
-        variant(NOTEBOOK, singular_values=S, U_learned=U, V_learned=Vh.T, reconstruction=U * S @ Vh)
-    )
+    assert full_marks(variant(NOTEBOOK, singular_values=S, U_learned=U, V_learned=Vh.T, M_learned=U * S @ Vh))
 
 
 # --- mistaken variants --------------------------------------------------------------------------------------
@@ -205,35 +203,41 @@ def test_missing_orthogonality_penalty_is_rejected() -> None:
     error = np.linalg.norm(U_mixed.T @ U_mixed - identity) + np.linalg.norm(V_mixed.T @ V_mixed - identity)
     mistaken = variant(
         NOTEBOOK,
-        reconstruction=U_mixed @ V_mixed.T,
+        M_learned=U_mixed @ V_mixed.T,
         orthogonality_error=error,
         singular_values=np.ones(COLUMNS),
         U_learned=U_mixed,
         V_learned=V_mixed,
     )
     earned = scores(NOTEBOOK, mistaken)
-    assert earned["reconstruction"] == 1, "the product is still right: only the factors are wrong"
+    assert earned["M_learned"] == 1, "the product is still right: only the factors are wrong"
     assert earned["orthogonality_error"] == 0 and earned["singular_values"] == 0
     assert earned["U_learned"] < 1 and earned["V_learned"] < 1
     assert "both penalties" in messages(NOTEBOOK, mistaken)["orthogonality_error"]
 
 
+def test_orthogonality_error_as_squared_norms_is_rejected() -> None:
+    _, U, V = train(np.float64)["unsorted"]
+    identity = np.eye(COLUMNS)
+    squared = float(np.linalg.norm(U.T @ U - identity) ** 2 + np.linalg.norm(V.T @ V - identity) ** 2)
+    answers = variant(NOTEBOOK, orthogonality_error=squared)
+    assert scores(NOTEBOOK, answers)["orthogonality_error"] == 0
+    said = messages(NOTEBOOK, answers)["orthogonality_error"]
+    assert "orders of magnitude below" in said and "‖UᵀU − I‖_F" in said
+
+
 def test_wrong_reconstruction_is_rejected() -> None:
     answers = reference_arrays()
     U, S, V = answers["U_learned"], answers["singular_values"], answers["V_learned"]
-    mistaken = variant(NOTEBOOK, reconstruction=U @ np.diag(S) @ V)
-    assert scores(NOTEBOOK, mistaken)["reconstruction"] == 0
-    assert "reproduce M" in messages(NOTEBOOK, mistaken)["reconstruction"]
+    mistaken = variant(NOTEBOOK, M_learned=U @ np.diag(S) @ V)
+    assert scores(NOTEBOOK, mistaken)["M_learned"] == 0
+    assert "reproduce M" in messages(NOTEBOOK, mistaken)["M_learned"]
 
 
 def test_short_run_is_rejected() -> None:
     short = answer_keys(train(steps=300))
     earned = scores(NOTEBOOK, variant(NOTEBOOK, **short))
-    assert (
-        earned["reconstruction"] == 0
-        and earned["orthogonality_error"] == 0
-        and earned["singular_values"] == 0
-    )
+    assert earned["M_learned"] == 0 and earned["orthogonality_error"] == 0 and earned["singular_values"] == 0
 
 
 def test_diverged_run_says_so() -> None:

@@ -12,7 +12,7 @@ SPECS = {
         kinds.array, 2, EXACT, "the gradient of 10·Σ x² is 20·X: check the factor and the exponent"
     ),
     "graph_path": Spec(
-        kinds.equal, 1, EXACT, "follow grad_fn.next_functions[0][0] from f until AccumulateGrad"
+        kinds.equal, 1, EXACT, "from the given g.grad_fn, follow next_functions[0][0] until AccumulateGrad"
     ),
     "accumulated_grad": Spec(kinds.array, 1, EXACT, "call backward() twice without zeroing in between"),
     "grad_after_zeroing": Spec(
