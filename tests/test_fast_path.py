@@ -203,3 +203,16 @@ def test_a_walk_in_is_graded_flagged_and_exits_1_as_on_the_class_path(tmp_path: 
         rows = {row["student_id"]: row for row in csv.DictReader(stream)}
     assert (rows["linus"]["score"], rows["linus"]["problem"]) == ("7", "submitted but is not on the roster")
     assert rows["ada"]["problem"] == ""
+
+
+def test_the_notebooks_own_answer_file_is_graded_before_a_legacy_one(tmp_path: Path) -> None:
+    folder = tmp_path / "ada" / NOTEBOOK
+    folder.mkdir(parents=True)
+    (folder / ".answer.json").write_text("{}", encoding="utf-8")
+    (folder / f"{NOTEBOOK}.answer.json").write_text(reference_text(), encoding="utf-8")
+    (own,) = grade_folder(tmp_path, [NOTEBOOK])
+    assert own.score == MAX_SCORE and own.problem == ""
+    (folder / f"{NOTEBOOK}.answer.json").unlink()
+    (folder / ".answer.json").write_text(reference_text(), encoding="utf-8")
+    (legacy,) = grade_folder(tmp_path, [NOTEBOOK])
+    assert legacy.score == MAX_SCORE and legacy.problem == ""

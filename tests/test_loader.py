@@ -223,3 +223,10 @@ def test_no_byte_string_crashes_the_loader() -> None:
         except AnswerFileError:
             continue
         assert isinstance(result, dict)
+
+
+def test_a_diverged_run_is_saved_and_read_back_as_nan_and_infinity(tmp_path: Path) -> None:
+    path = save_answers({"history": [1.0, float("inf")], "X": np.array([np.nan, 2.0])}, tmp_path / "a.json")
+    answers = load_answers(path)
+    assert answers["history"] == [1.0, float("inf")]
+    assert np.isnan(answers["X"][0]) and answers["X"][1] == 2.0
