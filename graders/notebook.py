@@ -109,17 +109,20 @@ def _explain(
 ) -> list[str]:
     """IPython's handler for a skipped task: one red line saying what to run, no traceback."""
     if isinstance(value, NotImplementedError):
-        advice = (
-            "a task is not done yet: fill in the cell marked # YOUR CODE HERE, delete its "
-            "raise NotImplementedError(), and run it"
-        )
+        advice = f"{_unwritten(tb)}: fill in # YOUR CODE HERE, delete raise NotImplementedError(), run it"
     else:
-        advice = (
-            f"{value}: run the task cell above that defines it first (after a restart, run the cells above)"
-        )
+        advice = f"{value}: run the task cell that defines it first (after a restart, run the cells above)"
     lines = [f"{RED}{advice}{RESET}"]
     shell._showtraceback(etype, value, lines)  # IPython ignores the return value; this displays the error
     return lines
+
+
+def _unwritten(tb: Any) -> str:
+    """Which stub raised: the function it sits in (a task that defines a function), else this cell's."""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_code.co_name
+    return "this task is not done yet" if name == "<module>" else f"`{name}` is not written yet: in its cell"
 
 
 def _install_explanations() -> None:

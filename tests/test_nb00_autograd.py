@@ -8,7 +8,7 @@ import pytest
 import torch
 from grading_helpers import messages, reference, scores, variant
 
-from graders.notebook import check, dump_answers, grade, tensor_like
+from graders.notebook import _explain, check, dump_answers, grade, tensor_like
 
 NOTEBOOK = "00_autograd"
 X_VALUES = torch.arange(1.0, 13.0).reshape(3, 4)
@@ -161,3 +161,29 @@ def test_comparison_cells_accept_arrays_and_float64():
     for value in ([np.array([1.0, 2.0])], [torch.tensor([1.0, 2.0], dtype=torch.float64)]):
         converted = tensor_like(value, like)
         assert converted.dtype == torch.float32 and converted.tolist() == [[1.0, 2.0]]
+
+
+class RecordingShell:
+    """Stands in for IPython's shell: keeps the traceback lines it is asked to show."""
+
+    def _showtraceback(self, etype, value, lines):
+        self.shown = lines
+
+
+def explanation(error: BaseException) -> str:
+    shell = RecordingShell()
+    _explain(shell, type(error), error, error.__traceback__)
+    return "".join(shell.shown)
+
+
+def test_a_skipped_task_says_which_cell_to_run_instead_of_a_traceback():
+    def make_gradient_step():
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError) as stub:
+        make_gradient_step()
+    assert "`make_gradient_step` is not written yet" in explanation(stub.value)
+    with pytest.raises(NameError) as missing:
+        exec("check(NOTEBOOK, X_grad=X_grad)", {})
+    said = explanation(missing.value)
+    assert "'check' is not defined" in said and "run the task cell that defines it first" in said
