@@ -3,7 +3,8 @@
 Every solution notebook is executed bare with nbclient (time, slowest cell, peak memory of its kernel),
 then autograded by nbgrader as a correct submission through graders.classgrade, then its answer file
 goes through the fast path; a class is graded with JOBS=1 and JOBS=2; 1,000 generated answer files
-go through the fast path. All ratios come from this one run.
+go through the fast path. All ratios come from this one run. With --distributed-only, only the class
+graded through Dask (1 and 2 local workers) is measured and its section of bench/results.md rewritten.
 """
 
 import datetime
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from distributed import LocalCluster
 
 from graders.autograde import Outcome, autograde
 from graders.build import execute
@@ -39,6 +41,9 @@ WORK = REPO_ROOT / "bench" / "tmp"
 FAST_PATH_REPEATS = 50
 GENERATED_FILES = 1000
 CLASS_SIZE = 8
+# The class the issue asks about, and the machines it would be graded on (one Dask worker per core).
+TARGET_STUDENTS, TARGET_NOTEBOOKS, CORES_PER_MACHINE, MACHINES = 1000, 7, 16, 4
+DISTRIBUTED_HEADING = "## Through Dask distributed"
 PEAK_MEMORY_CELL = "print('VmHWM', open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
 
 
@@ -125,6 +130,67 @@ def class_seconds(jobs: int, scratch: Path) -> float:
     return seconds
 
 
+def dask_seconds(workers: int, scratch: Path) -> tuple[float, float]:
+    """Seconds per notebook for CLASS_SIZE notebook-00 submissions on `workers` local Dask workers, and
+    per notebook for the rerun that grades nothing (collect, feedback, audit: the process's serial part)."""
+    course, submissions = scratch / f"dask{workers}", scratch / f"dask-submissions{workers}"
+    warmup = [Pupil(f"warmup{index}", 0) for index in range(workers)]
+    with LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        # Lays out the course and has every worker import nbgrader once, outside the measurement.
+        grade_class(write_submissions(submissions, warmup), course, scheduler=cluster.scheduler_address)
+        write_submissions(submissions, [Pupil(f"student{index:02d}", 0) for index in range(CLASS_SIZE)])
+        start = time.perf_counter()
+        report = grade_class(submissions, course, scheduler=cluster.scheduler_address)
+        seconds = time.perf_counter() - start
+        rerun = timed(lambda: grade_class(submissions, course, scheduler=cluster.scheduler_address))
+    assert report.graded_now == CLASS_SIZE, f"graded {report.graded_now} of {CLASS_SIZE}"
+    return seconds / CLASS_SIZE, rerun / (CLASS_SIZE + workers)
+
+
+def render_distributed(one: float, two: float, serial: float, where: str) -> str:
+    """The Dask section: measured seconds per notebook, and a whole class extrapolated from them."""
+    notebooks = TARGET_STUDENTS * TARGET_NOTEBOOKS
+    per_worker = 2 * two  # a worker's seconds per notebook while two grade at once
+    cores = {"16 cores": CORES_PER_MACHINE, f"{MACHINES} machines of 16 cores": MACHINES * CORES_PER_MACHINE}
+    estimates = [
+        f"  - on {where}: about {(notebooks * per_worker / count + notebooks * serial) / 3600:.1f} h"
+        for where, count in cores.items()
+    ]
+    return "\n".join(
+        [
+            DISTRIBUTED_HEADING,
+            "",
+            "Measured by `make bench` (or `bench/run.py --distributed-only`) on"
+            f" {datetime.datetime.now():%Y-%m-%d %H:%M}: {where}.",
+            f"A class of {CLASS_SIZE} notebook-00 submissions graded by `python -m graders class --scheduler`"
+            " on a local Dask cluster (course laid out and workers started beforehand):",
+            "",
+            f"- 1 worker: {one:.1f} s per notebook; 2 workers: {two:.1f} s per notebook"
+            f" ({one / two:.2f}× faster).",
+            "- The grading process's own part once all is graded (collect, feedback, audit, CSV):"
+            f" {serial:.2f} s per notebook.",
+            f"- Estimate for {TARGET_STUDENTS:,} students × {TARGET_NOTEBOOKS} notebooks"
+            f" ({notebooks:,} notebooks) at {per_worker:.1f} s per notebook per worker, one worker per core,"
+            " plus that serial part:",
+            *estimates,
+            "",
+            "An extrapolation from the times above, not a measurement: it assumes grading scales with cores"
+            " (each kernel within its memory limit), notebook 00's time for every notebook (the others take"
+            " 1.4-2× longer, see the table above), and a recording process that keeps up with the workers.",
+            "",
+        ]
+    )
+
+
+def write_distributed(section: str) -> None:
+    """Replace (or append) the Dask section of bench/results.md, keeping the rest."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else ""
+    kept = text.split(DISTRIBUTED_HEADING)[0].rstrip("\n")
+    RESULTS.write_text(f"{kept}\n\n{section}" if kept else section, encoding="utf-8")
+
+
 def generated_answers(folder: Path, count: int) -> Path:
     """`count` answer files for notebook 00: the reference, some values nudged off it."""
     text = (answers_dir() / "00_autograd.json").read_text(encoding="utf-8")
@@ -184,7 +250,21 @@ def render(times: list[NotebookTimes], serial: float, parallel: float, thousand:
     )
 
 
+def distributed() -> str:
+    """The Dask measurements, rendered."""
+    where = machine()
+    one, _ = dask_seconds(1, WORK / "dask")
+    two, serial = dask_seconds(2, WORK / "dask")
+    return render_distributed(one, two, serial, where)
+
+
 def main() -> None:
+    if "--distributed-only" in sys.argv:
+        shutil.rmtree(WORK, ignore_errors=True)
+        write_distributed(distributed())
+        shutil.rmtree(WORK, ignore_errors=True)
+        print(RESULTS.read_text(encoding="utf-8"))
+        return
     started = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
@@ -201,6 +281,7 @@ def main() -> None:
     folder = generated_answers(WORK / "generated", GENERATED_FILES)
     thousand = timed(lambda: grade_folder(folder, ["00_autograd"]))
     RESULTS.write_text(render(times, serial, parallel, thousand, started), encoding="utf-8")
+    write_distributed(distributed())
     shutil.rmtree(WORK, ignore_errors=True)
     print(RESULTS.read_text(encoding="utf-8"))
 
