@@ -62,7 +62,9 @@ def postgres_url() -> Iterator[str]:
     subprocess.run(as_server_user([*run, "-o", options, "-w", "start"]), check=True, capture_output=True)
     try:
         # CREATE DATABASE cannot run inside a transaction.
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as connection:
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True
+        ) as connection:
             connection.execute(f"CREATE DATABASE {DATABASE}")
         yield f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}"
     finally:
