@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 # constraints.txt holds torch at 2.13.0 for every install, so no dependency can upgrade it.
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 JOBS ?= 2
+# PyTorch's CPU wheels by default: on Linux the public index's torch pulls several GB of CUDA packages.
+# For a GPU: TORCH_INDEX=https://download.pytorch.org/whl/cu128 make setup (the pin stays 2.13.0).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: setup sandbox-tool demo test lint student answers executed check-generated clean site regenerate browser postgres grade bench
 
@@ -13,7 +16,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PIP) torch==2.13.0
+	$(PIP) --extra-index-url $(TORCH_INDEX) torch==2.13.0
 	$(PIP) -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@

@@ -34,7 +34,9 @@ DEFAULT_COURSE_ROOT = Path("build") / "grading"
 def grade_command(args: argparse.Namespace) -> int:
     """The fast path: answer files in, scores, feedback and a CSV out."""
     if not args.folder.is_dir():
-        raise SubmissionsError(f"{args.folder} is not a folder of <student>/<notebook>/.answer.json")
+        raise SubmissionsError(
+            f"{args.folder} is not a folder of <student>/<notebook>/<notebook>.answer.json"
+        )
     roster = load_roster(args.roster) if args.roster else {}
     present = [name for name in notebooks() if any(args.folder.glob(f"*/{name}"))]
     submissions = grade_folder(args.folder, args.notebook or present or notebooks(), students=roster)
@@ -98,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graders", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    grade = commands.add_parser("grade", help="grade DIR/<student>/<notebook>/.answer.json without executing")
+    grade = commands.add_parser(
+        "grade", help="grade DIR/<student>/<notebook>/<notebook>.answer.json without executing"
+    )
     grade.add_argument("folder", type=Path)
     grade.add_argument("--notebook", action="append", help="notebook to grade (default: those present)")
     grade.add_argument(

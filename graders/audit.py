@@ -36,7 +36,7 @@ class Audit:
 def audit_autograded(
     folder: Path, notebook: str, nbgrader_score: float, release: Path, submitted: Path
 ) -> Audit:
-    """Recompute the score of folder/.answer.json and check the autograded notebook in `folder`."""
+    """Recompute the score of the answer file in `folder` and check the autograded notebook there."""
     answer_file = find_answer_file(folder, notebook)
     recomputed = grade_answer_file(notebook, answer_file)
     findings = []
