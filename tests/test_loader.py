@@ -120,10 +120,19 @@ def test_deleting_gadget_is_real_for_json_tricks_but_harmless_here(tmp_path: Pat
 
 
 def test_loading_imports_nothing_the_file_names() -> None:
-    assert "colorsys" not in sys.modules
-    loads_answers(dump({"__instance_type__": ["colorsys", "ONE_THIRD"], "attributes": {}}))
-    loads_answers(dump({"__enum__": {"__enum_instance_type__": ["colorsys", "x"], "name": "y"}}))
-    assert "colorsys" not in sys.modules
+    """In a fresh interpreter: other tests (matplotlib) may have imported colorsys in this one."""
+    probe = (
+        "import json, sys\n"
+        "from graders.loader import loads_answers\n"
+        "assert 'colorsys' not in sys.modules\n"
+        "instance = {'__instance_type__': ['colorsys', 'ONE_THIRD'], 'attributes': {}}\n"
+        "enum = {'__enum__': {'__enum_instance_type__': ['colorsys', 'x'], 'name': 'y'}}\n"
+        "for crafted in (instance, enum):\n"
+        "    loads_answers(json.dumps({'answer': crafted}))\n"
+        "print('colorsys' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
