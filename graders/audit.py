@@ -61,7 +61,8 @@ def dump_findings(autograded: NotebookNode) -> list[str]:
     dump_cells = [cell for cell in _code_cells(autograded) if _is_locked(cell) and DUMP_CALL in cell.source]
     for cell in dump_cells:
         errors = [output for output in cell.outputs if output.output_type == "error"]
-        printed = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+        # stdout alone: a warning on stderr may be flushed between the words of the report line.
+        printed = "".join(output.text for output in cell.outputs if output.get("name") == "stdout")
         if errors:
             return [
                 f"the dump cell failed ({errors[0].ename}), so the graded answer file is not the notebook's"
