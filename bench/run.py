@@ -26,7 +26,7 @@ from distributed import LocalCluster
 from graders.autograde import Outcome, autograde
 from graders.build import execute
 from graders.classgrade import grade_class
-from graders.course import Course, Task, prepare_course, solution_notebooks
+from graders.course import SCRATCH_STUDENT, Course, Task, prepare_course, solution_notebooks
 from graders.gradebook import sqlite_url
 from graders.paths import REPO_ROOT, answers_dir
 from graders.report import grade_answer_file, grade_folder
@@ -101,11 +101,13 @@ def nbgrader_autograde(names: list[str], scratch: Path) -> dict[str, float]:
     limits = Limits()
     prepare_course(course, names, limits)
     seconds = {}
+    outcomes: list[Outcome] = []
     for name in names:
         task = Task(name, "bench")
         shutil.copytree(submissions / "bench" / name, course.submitted(task))
-        seconds[name] = timed(lambda task=task: autograde(course, Outcome(task, ""), limits))
-        assert (course.scratch(task) / "autograded" / "bench" / name).is_dir(), f"{name} was not graded"
+        seconds[name] = timed(lambda task=task: outcomes.append(autograde(course, Outcome(task, ""), limits)))
+        graded = outcomes[-1].scratch / "autograded" / SCRATCH_STUDENT / name
+        assert graded.is_dir(), f"{name} was not graded"
     return seconds
 
 

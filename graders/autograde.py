@@ -1,9 +1,9 @@
 """Autograde one submission in a scratch course of its own, and record it in the class gradebook.
 
-Each submission gets its own `nbgrader autograde` in a scratch course holding an empty copy of the
-gradebook, so parallel workers never share a sqlite file; only the grading process writes the class
-gradebook. A finished submission is marked under grading/done/ with a digest of all its grade depends
-on, so a rerun grades only what is new or changed.
+Each attempt at a submission gets its own `nbgrader autograde` in a fresh scratch course holding an empty
+copy of the gradebook, so parallel workers never share a sqlite file, nor a retry an earlier attempt's
+folder; only the grading process writes the class gradebook. A finished submission is marked under
+grading/done/ with a digest of all its grade depends on, so a rerun grades only what is new or changed.
 """
 
 import dataclasses
@@ -37,24 +37,29 @@ from graders.sandbox import (
 
 @dataclass(frozen=True)
 class Outcome:
-    """What autograding one submission gave: `problem` says why nbgrader produced no graded notebook."""
+    """What autograding one submission gave: `problem` says why nbgrader produced no graded notebook.
+
+    `scratch` is the scratch course of the attempt that gave it, None before one was made.
+    """
 
     task: Task
     digest: str
     problem: str = ""
     skipped: tuple[str, ...] = ()
+    scratch: Path | None = None
 
 
 def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
-    """Run `nbgrader autograde` on one submission in its own scratch course; a bad notebook never raises."""
+    """Run `nbgrader autograde` on one submission in a fresh scratch course; a bad notebook never raises."""
     task = outcome.task
-    scratch = course.scratch(task)
-    failure_file = scratch / "execution-failure.json"
-    submitted_notebook = scratch / "submitted" / SCRATCH_STUDENT / task.notebook / f"{task.notebook}.ipynb"
     try:
+        scratch = new_scratch(course, task)
         lay_out_scratch(course, task, scratch)
     except OSError as error:
-        return Outcome(task, outcome.digest, f"its files could not be copied for grading: {error}")
+        return dataclasses.replace(outcome, problem=f"its files could not be copied for grading: {error}")
+    outcome = dataclasses.replace(outcome, scratch=scratch)
+    failure_file = scratch / "execution-failure.json"
+    submitted_notebook = scratch / "submitted" / SCRATCH_STUDENT / task.notebook / f"{task.notebook}.ipynb"
     arguments = [
         "autograde",
         task.notebook,
@@ -77,17 +82,24 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
     try:
         run_nbgrader(arguments, scratch, log, seconds, course.jupyter)
     except subprocess.TimeoutExpired:
-        return Outcome(task, outcome.digest, f"stopped after {seconds} s: nbgrader did not finish in time")
+        problem = f"stopped after {seconds} s: nbgrader did not finish in time"
+        return dataclasses.replace(outcome, problem=problem)
     except NbgraderError:
-        return Outcome(task, outcome.digest, failure_reason(submitted_notebook, failure_file))
+        return dataclasses.replace(outcome, problem=failure_reason(submitted_notebook, failure_file))
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
     return outcome
 
 
+def new_scratch(course: Course, task: Task) -> Path:
+    """An empty folder for one attempt's scratch course, under the task's: no two attempts share one."""
+    attempts = course.scratch(task)
+    attempts.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="attempt-", dir=attempts))
+
+
 def lay_out_scratch(course: Course, task: Task, scratch: Path) -> None:
     """A course of one assignment and one submission, with its own copy of the empty gradebook."""
-    shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(course.template / "source" / task.notebook, scratch / "source" / task.notebook)
     shutil.copyfile(course.template / "gradebook.db", scratch / "gradebook.db")
     shutil.copyfile(course.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
@@ -135,14 +147,14 @@ def record(course: Course, outcome: Outcome) -> Outcome:
     The graded folder is what the kernel left: only its regular files are copied, the rest is named.
     """
     task = outcome.task
-    scratch = course.scratch(task)
+    scratch = outcome.scratch
     target = course.autograded(task)
     shutil.rmtree(target, ignore_errors=True)
     shutil.rmtree(course.feedback(task), ignore_errors=True)
     failure_log = course.log(f"autograde/{task.notebook}/{task.student}.log")
     failure_log.unlink(missing_ok=True)
     if outcome.problem:
-        if (scratch / "autograde.log").is_file():
+        if scratch and (scratch / "autograde.log").is_file():
             failure_log.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(scratch / "autograde.log", failure_log)
         record_ungradable(course.db_url, task.notebook, task.student, _timestamp(course.submitted(task)))
@@ -157,7 +169,8 @@ def record(course: Course, outcome: Outcome) -> Outcome:
     done.parent.mkdir(parents=True, exist_ok=True)
     fields = {"digest": outcome.digest, "problem": outcome.problem, "skipped": list(outcome.skipped)}
     done.write_text(json.dumps(fields), encoding="utf-8")
-    shutil.rmtree(scratch, ignore_errors=True)
+    # Every attempt's scratch course goes, a killed attempt's too: its nbgrader died with its grader.
+    shutil.rmtree(course.scratch(task), ignore_errors=True)
     return outcome
 
 

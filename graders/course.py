@@ -82,6 +82,7 @@ class Course:
         return self.root / "release" / notebook / f"{notebook}.ipynb"
 
     def scratch(self, task: Task) -> Path:
+        """The folder of the task's scratch courses, one per attempt (graders.autograde.new_scratch)."""
         # nbgrader globs the paths it is given: a student id with * or [ ] must not be part of them.
         return (
             self.grading / "scratch" / task.notebook / hashlib.sha256(task.student.encode()).hexdigest()[:16]

@@ -20,6 +20,7 @@ from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
 from graders.roster import Student
+from graders.tether import tethered
 
 
 class NbgraderError(RuntimeError):
@@ -55,9 +56,12 @@ def run_nbgrader(
 
     Output goes to a file, not a pipe: a process the student's kernel spawned could hold a pipe open forever.
     A run past `timeout` is killed (its kernel dies with it, see graders.sandbox) and raises TimeoutExpired.
+    nbgrader also dies with this process, so a killed grader leaves none running in its scratch course.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "nbgrader", *arguments]
+    # The child sets its own death signal before it execs nbgrader: a preexec_fn would run Python between
+    # fork and exec, which can deadlock in a threaded caller (the class grader's pool, a Dask worker).
+    command = tethered([sys.executable, "-m", "nbgrader", *arguments])
     with log.open("w", encoding="utf-8") as stream:
         result = subprocess.run(
             command,

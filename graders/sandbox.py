@@ -9,12 +9,10 @@ course or repository, no network (it talks to nbgrader over Unix sockets), and i
 with it, taking every process it started along.
 """
 
-import ctypes
 import json
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -23,6 +21,7 @@ from pathlib import Path
 
 import graders
 from graders.specs import cell_timeout_for
+from graders.tether import die_with_parent
 
 KERNEL_NAME = "graders-sandbox"
 BWRAP = "bwrap"
@@ -47,8 +46,6 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
 WORKDIR = Path("/home/student/work")
 # The only variables the kernel inherits: nbgrader's marker, locale and plotting; never a secret.
 PASSED_ENVIRONMENT = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "TZ", "MPLBACKEND")
-
-_PR_SET_PDEATHSIG = 1
 
 
 class SandboxUnavailable(RuntimeError):
@@ -160,13 +157,6 @@ def limit_resources(memory_limit: int) -> None:
     """Cap address space and file size: a large allocation or write fails inside the cell that asked."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT_BYTES, FILE_SIZE_LIMIT_BYTES))
-
-
-def die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies, so a stopped grader leaves no kernel behind."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
 def kernel(limit: str, kernel_arguments: list[str]) -> None:
