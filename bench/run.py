@@ -29,8 +29,8 @@ from graders.classgrade import grade_class
 from graders.course import SCRATCH_STUDENT, Course, Task, prepare_course, solution_notebooks
 from graders.gradebook import sqlite_url
 from graders.paths import REPO_ROOT, answers_dir
-from graders.report import grade_answer_file, grade_folder
 from graders.sandbox import Limits
+from graders.scoring import grade_answer_file, grade_folder
 from graders.specs import cell_timeout_for
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))

@@ -5,26 +5,26 @@ python -m graders class SUBMISSIONS [--jobs N] [--roster CSV] [--course DIR]    
 """
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
-from graders.class_report import report_text, roster_problems
+from graders.class_report import report_text as class_report_text
 from graders.classgrade import grade_class
 from graders.collect import ZIP_FILE_PATTERN
 from graders.course import NBGRADER_CONFIG, SubmissionsError
 from graders.gradebook import NbgraderError
-from graders.report import (
-    Submission,
-    feedback_text,
-    grade_folder,
-    score_table,
-    submission_cells,
-    write_export_csv,
-    write_feedback,
-)
 from graders.roster import Student, load_roster
+from graders.rows import (
+    fast_path_row,
+    feedback_text,
+    flag_walk_ins,
+    report_text,
+    row_problems,
+    write_feedback,
+    write_grades_csv,
+)
 from graders.sandbox import MEMORY_LIMIT_BYTES, SandboxUnavailable
+from graders.scoring import grade_folder
 from graders.settings import load_settings
 from graders.specs import notebooks
 
@@ -40,31 +40,21 @@ def grade_command(args: argparse.Namespace) -> int:
     roster = load_roster(args.roster) if args.roster else {}
     present = [name for name in notebooks() if any(args.folder.glob(f"*/{name}"))]
     submissions = grade_folder(args.folder, args.notebook or present or notebooks(), students=roster)
-    # The class path's roster rule: a student who submitted but is not on the roster is graded and flagged.
-    walk_ins = {problem.student: problem.text for problem in roster_problems(_students(submissions), roster)}
-    submissions = [_flagged(submission, walk_ins.get(submission.student, "")) for submission in submissions]
-    for submission in submissions:
-        print(feedback_text(submission), end="\n\n")
-    print(score_table(submission_cells(submissions)))
+    rows = flag_walk_ins(
+        [fast_path_row(sub, roster.get(sub.student, Student(sub.student))) for sub in submissions], roster
+    )
+    for row in rows:
+        print(feedback_text(row), end="\n\n")
+    where = []
     if args.out:
-        write_export_csv(submissions, args.out, roster)
-        print(f"\nwrote {args.out}")
+        write_grades_csv(rows, args.out)
+        where.append(f"grades:   {args.out}")
     if args.feedback:
-        write_feedback(submissions, args.feedback)
-        print(f"feedback in {args.feedback}/<student>/<notebook>.txt and .html")
-    problems = [sub for sub in submissions if sub.problem]
-    for sub in problems:
-        print(f"attention: {sub.student} / {sub.notebook}: {sub.problem}", file=sys.stderr)
+        write_feedback(rows, args.feedback)
+        where.append(f"feedback: {args.feedback}/<student>/<notebook>.txt and .html")
+    problems = row_problems(rows)
+    print(report_text(f"Graded {len(rows)} notebooks from {args.folder}", rows, problems, where))
     return 1 if problems else 0
-
-
-def _students(submissions: list[Submission]) -> list[Student]:
-    return [Student(student) for student in sorted({submission.student for submission in submissions})]
-
-
-def _flagged(submission: Submission, problem: str) -> Submission:
-    problems = "; ".join(filter(None, [submission.problem, problem]))
-    return dataclasses.replace(submission, problem=problems)
 
 
 def class_command(args: argparse.Namespace) -> int:
@@ -79,6 +69,8 @@ def class_command(args: argparse.Namespace) -> int:
         zip_pattern=args.zip_pattern,
         db_url=args.db_url,
         sandbox=False if args.no_sandbox else None,
+        scheduler=args.scheduler,
+        workers=args.workers,
     )
     report = grade_class(
         args.submissions,
@@ -89,10 +81,10 @@ def class_command(args: argparse.Namespace) -> int:
         settings.limits,
         settings.db_url or None,
         settings.zip_pattern,
-        scheduler=args.scheduler,
-        workers=max(0, args.workers),
+        scheduler=settings.scheduler or None,
+        workers=max(0, settings.workers),
     )
-    print(report_text(report))
+    print(class_report_text(report))
     return 1 if report.problems else 0
 
 
@@ -148,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "--scheduler", help="Dask scheduler address, tcp://host:8786: its workers grade (instead of --jobs)"
     )
     whole.add_argument(
-        "--workers", type=int, default=0, help="grade on N local Dask worker processes (instead of --jobs)"
+        "--workers", type=int, help="grade on N local Dask worker processes (instead of --jobs)"
     )
     whole.add_argument(
         "--no-sandbox",

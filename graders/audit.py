@@ -14,8 +14,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from graders.preprocessors import cell_grade_id
-from graders.report import Submission, grade_answer_file
 from graders.saving import find_answer_file
+from graders.scoring import Submission, grade_answer_file
 from graders.tolerances import SCORE_AGREEMENT
 
 # What graders.notebook.dump_answers prints when it has written the answer file.

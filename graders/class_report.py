@@ -1,4 +1,4 @@
-"""The graded class as an instructor reads it: feedback, audited rows for grades.csv, and report.txt."""
+"""The graded class as an instructor reads it: nbgrader's feedback, audited rows, and report.txt."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,17 +11,17 @@ from graders.gradebook import (
     export_rows,
     run_nbgrader,
 )
-from graders.report import EXPORT_COLUMNS, Problem, score_table
 from graders.roster import Student
-
-CLASS_COLUMNS = [*EXPORT_COLUMNS, "recomputed_score", "audit"]
+from graders.rows import Problem, Recorded, Row
+from graders.rows import report_text as rows_report_text
+from graders.scoring import Submission, all_zero
 
 
 @dataclass(frozen=True)
 class ClassReport:
     """The graded class: one CSV row per student and notebook, and every problem found."""
 
-    rows: list[dict[str, str]]
+    rows: list[Row]
     problems: list[Problem]
     graded_now: int
     course: Path
@@ -59,26 +59,35 @@ def make_feedback(course: Course, notebooks: list[str]) -> list[Problem]:
     return problems
 
 
-def audited_rows(
-    course: Course, notebooks: list[str], outcomes: dict[Task, Outcome]
-) -> tuple[list[dict[str, str]], list[Problem]]:
-    """nbgrader export's rows for the chosen notebooks, each with the recomputed score and audit findings."""
-    rows, problems = [], []
+def audited_rows(course: Course, notebooks: list[str], outcomes: dict[Task, Outcome]) -> list[Row]:
+    """The gradebook's rows of the chosen notebooks, each with its answer file graded and audited."""
+    rows = []
     for row in sorted(
         export_rows(course.db_url, notebooks), key=lambda row: (row["assignment"], row["student_id"])
     ):
         task = Task(row["assignment"], row["student_id"])
-        recomputed, findings = _audit(course, task, outcomes.get(task), float(row["score"] or 0))
-        rows.append({**row, "recomputed_score": recomputed, "audit": "; ".join(findings)})
-        problems += [Problem(task.student, task.notebook, finding) for finding in findings]
-    return rows, problems
+        recorded = Recorded(
+            float(row["raw_score"] or 0),
+            float(row["late_submission_penalty"] or 0),
+            float(row["max_score"] or 0),
+            row["timestamp"],
+            row["duedate"],
+        )
+        student = Student(task.student, row["first_name"], row["last_name"], row["email"])
+        graded, findings = _audit(
+            course, task, outcomes.get(task), max(0.0, recorded.raw_score - recorded.late_penalty)
+        )
+        rows.append(Row(student, graded, tuple(findings), recorded))
+    return rows
 
 
-def _audit(course: Course, task: Task, outcome: Outcome | None, score: float) -> tuple[str, list[str]]:
+def _audit(course: Course, task: Task, outcome: Outcome | None, score: float) -> tuple[Submission, list[str]]:
     if outcome is None:
-        return "", [f"no {task.notebook}.ipynb submitted"]
+        missing = f"no {task.notebook}.ipynb submitted"
+        return all_zero(task.student, task.notebook, missing), [missing]
     if outcome.problem:
-        return "", [f"not graded: {outcome.problem}", *outcome.skipped]
+        problem = f"not graded: {outcome.problem}"
+        return all_zero(task.student, task.notebook, problem), [problem, *outcome.skipped]
     audit = audit_autograded(
         course.autograded(task),
         task.notebook,
@@ -86,41 +95,15 @@ def _audit(course: Course, task: Task, outcome: Outcome | None, score: float) ->
         course.release(task.notebook),
         course.submitted(task) / f"{task.notebook}.ipynb",
     )
-    return f"{audit.recomputed.score:g}", [*audit.findings, *outcome.skipped]
-
-
-def roster_problems(students: list[Student], roster: dict[str, Student] | None) -> list[Problem]:
-    """Students who submitted but are not on the roster (only when there is one)."""
-    if not roster:
-        return []
-    return [
-        Problem(student.id, "-", "submitted but is not on the roster")
-        for student in students
-        if student.id not in roster
-    ]
-
-
-def score_cells(rows: list[dict[str, str]]) -> dict[tuple[str, str], str]:
-    """Table cells: nbgrader's score/max, with ! where the audit found something."""
-    return {
-        (row["student_id"], row["assignment"]): f"{float(row['score']):g}/{float(row['max_score']):g}"
-        + (" !" if row["audit"] else "  ")
-        for row in rows
-    }
+    return audit.recomputed, [*audit.findings, *outcome.skipped]
 
 
 def report_text(report: ClassReport) -> str:
     """The summary an instructor reads: scores, problems, and where everything is."""
-    lines = [
-        f"Graded {len(report.rows)} notebooks ({report.graded_now} autograded now) in {report.course}",
-        "",
-        score_table(score_cells(report.rows)),
-        "",
-        f"{len(report.problems)} problem(s) need attention" + (":" if report.problems else "."),
-        *(f"  {problem}" for problem in report.problems),
-        "",
+    heading = f"Graded {len(report.rows)} notebooks ({report.graded_now} autograded now) in {report.course}"
+    where = [
         f"grades:   {report.grades_csv} (nbgrader export + recomputed_score + audit)",
         SANDBOX_LINES[report.sandboxed],
         f"feedback: {report.course / 'feedback'}/<student>/<notebook>/<notebook>.html",
     ]
-    return "\n".join(lines)
+    return rows_report_text(heading, report.rows, report.problems, where)

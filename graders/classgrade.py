@@ -12,14 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from graders.autograde import Outcome, autograde, finished, record, submission_digest
-from graders.class_report import (
-    CLASS_COLUMNS,
-    ClassReport,
-    audited_rows,
-    make_feedback,
-    report_text,
-    roster_problems,
-)
+from graders.class_report import ClassReport, audited_rows, make_feedback, report_text
 from graders.collect import ZIP_FILE_PATTERN, class_list, collect, submitted_notebooks
 from graders.course import Course, Task, prepare_course
 from graders.distributed import autograde_on_dask
@@ -27,8 +20,8 @@ from graders.gradebook import (
     register_students,
     sqlite_url,
 )
-from graders.report import write_csv
 from graders.roster import Student
+from graders.rows import flag_walk_ins, row_problems, write_grades_csv
 from graders.sandbox import (
     Limits,
     require_sandbox,
@@ -66,10 +59,9 @@ def grade_class(
         # This process alone writes the class gradebook, one finished submission at a time.
         outcomes[outcome.task] = record(course, outcome)
     problems += make_feedback(course, chosen)
-    rows, row_problems = audited_rows(course, chosen, outcomes)
-    problems += row_problems + roster_problems(students, roster)
-    report = ClassReport(rows, problems, len(pending), course.root, limits.sandboxed)
-    write_csv(rows, CLASS_COLUMNS, report.grades_csv)
+    rows = flag_walk_ins(audited_rows(course, chosen, outcomes), roster)
+    report = ClassReport(rows, problems + row_problems(rows), len(pending), course.root, limits.sandboxed)
+    write_grades_csv(rows, report.grades_csv)
     report.report_txt.write_text(report_text(report) + "\n", encoding="utf-8")
     return report
 

@@ -9,8 +9,8 @@ from graders.files import copy_untrusted_tree
 from graders.gradebook import (
     run_nbgrader,
 )
-from graders.report import Problem
 from graders.roster import Student
+from graders.rows import Problem
 from graders.saving import answer_file_names
 
 # LMS downloads name each file after its student; `{notebook}` stands for the notebook's name.

@@ -18,8 +18,8 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
 from graders.grading import KeyResult, describe, total
-from graders.report import grade_answer_file
 from graders.saving import find_answer_file
+from graders.scoring import grade_answer_file
 
 # The function a graded cell calls: grade(NOTEBOOK, "key", ...) names the keys the cell scores.
 GRADE_CALL = "grade"

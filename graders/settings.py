@@ -25,6 +25,10 @@ class ClassGrader(Configurable):
     ).tag(config=True)
     db_url = Unicode("", help="gradebook URL ('': sqlite in the course)").tag(config=True)
     sandbox = Bool(True, help="run kernels in bubblewrap (False: a laptop)").tag(config=True)
+    scheduler = Unicode("", help="Dask scheduler address, tcp://host:8786: its workers grade").tag(
+        config=True
+    )
+    workers = Integer(0, help="local Dask worker processes that grade (0: jobs threads)").tag(config=True)
 
     @property
     def limits(self) -> Limits:

@@ -25,7 +25,7 @@ from graders.course import solution_notebooks
 from graders.paths import NOTEBOOKS_DIR, REPO_ROOT
 
 SITE_DIR = REPO_ROOT / "build" / "site"
-TEMPLATES_DIR = Path(__file__).with_name("site_templates")
+TEMPLATES_DIR = Path(__file__).with_name("templates")
 # MathJax's browser build as its release ships it (package django-static-mathjax), the files a CDN serves.
 MATHJAX_DIR = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
 OBJECTIVES_HEADING = "**Learning objectives.**"

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from class_fixture import CELL_TIMEOUT, NOTEBOOK, Pupil, solution_sources, write_submissions
-from test_class_grading import read_rows
+from test_class_grading import assert_same_rows, fast_path_rows, read_rows
 
 from graders.__main__ import main
 from graders.classgrade import grade_class
@@ -416,5 +416,11 @@ def test_a_missing_sandbox_tool_is_a_clear_error_not_an_unsandboxed_run(
 def test_no_sandbox_is_explicit_and_said_in_the_report(tmp_path: Path) -> None:
     submissions = write_submissions(tmp_path / "submissions", [Pupil("ada", 7)])
     report = grade_class(submissions, tmp_path / "course", limits=Limits(CELL_TIMEOUT, sandboxed=False))
-    assert [row["score"] for row in report.rows] == ["7.0"]
+    assert [row.score for row in report.rows] == [7]
     assert "sandbox:  NONE (--no-sandbox)" in report.report_txt.read_text(encoding="utf-8")
+
+
+def test_the_fast_path_gives_odd_ids_the_rows_nbgrader_gave(hostile: HostileRun, tmp_path: Path) -> None:
+    fast = fast_path_rows(hostile.course / "autograded", tmp_path / "fast.csv")
+    assert {'o\'brien, "jr"', "star*[x]?.."} <= set(fast)
+    assert_same_rows(fast, hostile.rows)

@@ -1,0 +1,199 @@
+"""One row per student and notebook, as both grading paths make it, and every writer that reads rows.
+
+The fast path (answer files only) and the class path (nbgrader) differ in where a row's numbers come
+from, never in how it is written: the CSV, the feedback, the table and the report are made here.
+"""
+
+import csv
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from graders.grading import describe
+from graders.roster import Student
+from graders.scoring import Submission
+
+# Columns of `nbgrader export`, so both paths feed the same spreadsheet, then the answer file's own
+# score and everything that needs an instructor's eye.
+EXPORT_COLUMNS = [
+    "assignment",
+    "duedate",
+    "timestamp",
+    "student_id",
+    "last_name",
+    "first_name",
+    "email",
+    "raw_score",
+    "late_submission_penalty",
+    "score",
+    "max_score",
+]
+GRADES_COLUMNS = [*EXPORT_COLUMNS, "recomputed_score", "audit"]
+WALK_IN = "submitted but is not on the roster"
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True
+)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What nbgrader's gradebook holds for a row (the class path); the fast path has no gradebook."""
+
+    raw_score: float
+    late_penalty: float
+    max_score: float
+    timestamp: str = ""
+    duedate: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One student's result for one notebook: the answer file graded outside any kernel, and findings."""
+
+    student: Student
+    graded: Submission
+    problems: tuple[str, ...] = ()
+    recorded: Recorded | None = None
+
+    @property
+    def notebook(self) -> str:
+        return self.graded.notebook
+
+    @property
+    def score(self) -> float:
+        """The gradebook's score (after any late penalty) where there is one, else the answer file's."""
+        if self.recorded is None:
+            return self.graded.score
+        return max(0.0, self.recorded.raw_score - self.recorded.late_penalty)
+
+    @property
+    def max_score(self) -> float:
+        return self.graded.max_score if self.recorded is None else self.recorded.max_score
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something about one student's notebook that an instructor should look at."""
+
+    student: str
+    notebook: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.student} / {self.notebook}: {self.text}"
+
+
+def fast_path_row(submission: Submission, student: Student) -> Row:
+    """The row of an answer file graded without nbgrader: its problem, if any, is the row's finding."""
+    return Row(student, submission, (submission.problem,) if submission.problem else ())
+
+
+def flag_walk_ins(rows: Iterable[Row], roster: Mapping[str, Student] | None) -> list[Row]:
+    """The roster rule of both paths: a student who submitted but is not on it is graded and flagged."""
+    if not roster:
+        return list(rows)
+    return [
+        row if row.student.id in roster else dataclasses.replace(row, problems=(*row.problems, WALK_IN))
+        for row in rows
+    ]
+
+
+def row_problems(rows: Iterable[Row]) -> list[Problem]:
+    """Every finding of every row, with its student and notebook."""
+    return [Problem(row.student.id, row.notebook, text) for row in rows for text in row.problems]
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def csv_fields(row: Row) -> dict[str, str]:
+    """A row in GRADES_COLUMNS: nbgrader export's values, then the recomputed score and the findings."""
+    recorded = row.recorded or Recorded(row.graded.score, 0.0, row.graded.max_score)
+    return {
+        "assignment": row.notebook,
+        "duedate": recorded.duedate,
+        "timestamp": recorded.timestamp,
+        "student_id": row.student.id,
+        "last_name": row.student.last_name,
+        "first_name": row.student.first_name,
+        "email": row.student.email,
+        "raw_score": _number(recorded.raw_score),
+        "late_submission_penalty": _number(recorded.late_penalty),
+        "score": _number(row.score),
+        "max_score": _number(recorded.max_score),
+        "recomputed_score": _number(row.graded.score),
+        "audit": "; ".join(row.problems),
+    }
+
+
+def write_grades_csv(rows: Iterable[Row], out: Path) -> None:
+    """grades.csv: one quoted line per row, so any student id or name survives."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=GRADES_COLUMNS)
+        writer.writeheader()
+        writer.writerows(csv_fields(row) for row in rows)
+
+
+def feedback_text(row: Row) -> str:
+    """What one student reads about one notebook."""
+    lines = [f"{row.notebook} — {row.student.id}: {_number(row.score)} / {_number(row.max_score)}"]
+    lines += [f"  {describe(result)}" for result in row.graded.results]
+    return "\n".join(lines)
+
+
+def feedback_html(row: Row) -> str:
+    """The same feedback as a standalone, escaped HTML page."""
+    return TEMPLATES.get_template("feedback.html.j2").render(
+        row=row, score=_number(row.score), max_score=_number(row.max_score), describe=describe
+    )
+
+
+def write_feedback(rows: Iterable[Row], folder: Path) -> None:
+    """folder/<student>/<notebook>.txt and .html for every row."""
+    for row in rows:
+        target = folder / row.student.id / row.notebook
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.with_suffix(".txt").write_text(feedback_text(row) + "\n", encoding="utf-8")
+        target.with_suffix(".html").write_text(feedback_html(row), encoding="utf-8")
+
+
+def score_cell(row: Row) -> str:
+    """earned/possible, with ! where the row has a finding."""
+    return f"{_number(row.score)}/{_number(row.max_score)}" + (" !" if row.problems else "  ")
+
+
+def score_table(rows: Iterable[Row]) -> str:
+    """Students × notebooks, each cell a score_cell; '-' where a student has no row for a notebook."""
+    cells = {(row.student.id, row.notebook): score_cell(row) for row in rows}
+    notebooks = sorted({notebook for _, notebook in cells})
+    students = sorted({student for student, _ in cells})
+    width = max([len("student")] + [len(student) for student in students])
+    widths = [max(len(nb), *(len(cells.get((s, nb), "")) for s in students)) for nb in notebooks]
+    columns = list(zip(notebooks, widths, strict=True))
+    header = "student".ljust(width) + "".join(f"  {nb:>{w}}" for nb, w in columns)
+    lines = [
+        student.ljust(width) + "".join(f"  {cells.get((student, nb), '-'):>{w}}" for nb, w in columns)
+        for student in students
+    ]
+    return "\n".join([header, *lines])
+
+
+def report_text(heading: str, rows: list[Row], problems: list[Problem], where: list[str]) -> str:
+    """The summary both paths print: scores, every problem, then where the outputs are."""
+    return "\n".join(
+        [
+            heading,
+            "",
+            score_table(rows),
+            "",
+            f"{len(problems)} problem(s) need attention" + (":" if problems else "."),
+            *(f"  {problem}" for problem in problems),
+            "",
+            *where,
+        ]
+    )
