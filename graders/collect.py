@@ -1,5 +1,6 @@
 """Bring a class's submissions into the course: folders or LMS zips, regular files only, odd ids refused."""
 
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -9,16 +10,12 @@ from graders.files import copy_untrusted_tree
 from graders.gradebook import (
     run_nbgrader,
 )
-from graders.roster import Student
+from graders.roster import Student, student_id_problem
 from graders.rows import Problem
 from graders.saving import answer_file_names
 
 # LMS downloads name each file after its student; `{notebook}` stands for the notebook's name.
 ZIP_FILE_PATTERN = r".*/(?P<student_id>[^/]+)_(?P<file_id>{notebook})\.ipynb$"
-
-
-# nbgrader's gradebook stores a student id in 128 characters.
-MAX_STUDENT_ID_CHARS = 128
 
 
 def _zip_names(archive: Path) -> list[str]:
@@ -76,7 +73,8 @@ def collect_folders(submissions: Path, course: Course, notebooks: list[str]) -> 
     for student in sorted(path for path in submissions.iterdir() if path.is_dir() and not path.is_symlink()):
         refusal = student_id_problem(student.name)
         if refusal:
-            problems.append(Problem(_printable(student.name), "-", f"not graded: {refusal}"))
+            reason = f"not graded: the folder name {refusal}: rename it to the student's id"
+            problems.append(Problem(_printable(student.name), "-", reason))
             continue
         for notebook in notebooks:
             source = student / notebook
@@ -90,21 +88,6 @@ def collect_folders(submissions: Path, course: Course, notebooks: list[str]) -> 
     return problems
 
 
-def student_id_problem(student_id: str) -> str:
-    """Why a folder name cannot be a student id in the gradebook and the CSV ('' when it can)."""
-    try:
-        student_id.encode("utf-8")
-    except UnicodeEncodeError:
-        return "the folder name is not valid UTF-8: rename it to the student's id"
-    if any(not character.isprintable() for character in student_id):
-        return "the folder name holds control characters (a newline?): rename it to the student's id"
-    if student_id.startswith("."):
-        return "the folder name starts with '.': rename it to the student's id"
-    if len(student_id) > MAX_STUDENT_ID_CHARS:
-        return f"the folder name is longer than {MAX_STUDENT_ID_CHARS} characters (nbgrader's limit)"
-    return ""
-
-
 def _printable(name: str) -> str:
     return repr(name)[1:-1]
 
@@ -112,7 +95,8 @@ def _printable(name: str) -> str:
 def collect_zips(zips: list[Path], course: Course, notebooks: list[str], pattern: str) -> list[Problem]:
     """nbgrader zip_collect, once per notebook, with a file-name pattern that picks that notebook's files.
 
-    A file of the notebook whose name does not fit the pattern would be lost: each one is a problem.
+    A file of the notebook whose name does not fit the pattern would be lost, and one whose student id the
+    gradebook cannot hold is refused as an odd folder name is: each one is a problem.
     """
     problems = []
     for notebook in notebooks:
@@ -133,14 +117,23 @@ def collect_zips(zips: list[Path], course: Course, notebooks: list[str], pattern
             f"--RecordingCollector.skipped_file={skipped_file}",
         ]
         run_nbgrader(arguments, course.root, course.log(f"zip_collect-{notebook}.log"))
-        skipped = skipped_file.read_text(encoding="utf-8").splitlines() if skipped_file.is_file() else []
-        problems += [
-            Problem(
-                "(zip)", notebook, f"{Path(name).name} was not collected: its name does not match {regexp}"
-            )
-            for name in skipped
-            if name.endswith(f"{notebook}.ipynb")
-        ]
+        problems += _zip_problems(skipped_file, notebook, regexp)
+    return problems
+
+
+def _zip_problems(skipped_file: Path, notebook: str, regexp: str) -> list[Problem]:
+    """A problem for each file of the notebook the collector left out: an odd student id, or no match."""
+    lines = skipped_file.read_text(encoding="utf-8").splitlines() if skipped_file.is_file() else []
+    problems = []
+    for skipped in map(json.loads, lines):
+        name = _printable(Path(skipped["file"]).name)
+        if "refused" in skipped:
+            refusal = skipped["refused"]
+            reason = f"not graded: the student id in {name} {refusal}: rename the file after the student"
+            problems.append(Problem(_printable(skipped["student_id"]), notebook, reason))
+        elif skipped["file"].endswith(f"{notebook}.ipynb"):
+            reason = f"{name} was not collected: its name does not match {regexp}"
+            problems.append(Problem("(zip)", notebook, reason))
     return problems
 
 

@@ -6,6 +6,9 @@ from pathlib import Path
 
 ROSTER_FIELDS = ("first_name", "last_name", "email")
 
+# nbgrader's gradebook stores a student id in 128 characters.
+MAX_STUDENT_ID_CHARS = 128
+
 
 class RosterError(ValueError):
     """The roster cannot be used; the message names the line and the problem."""
@@ -19,6 +22,25 @@ class Student:
     first_name: str = ""
     last_name: str = ""
     email: str = ""
+
+
+def student_id_problem(student_id: str) -> str:
+    """What keeps a name from being a student id in the gradebook, the CSV and a folder ('' when nothing)."""
+    try:
+        student_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    if any(not character.isprintable() for character in student_id):
+        return "holds control characters (a newline?)"
+    if not student_id:
+        return "is empty"
+    if student_id.startswith("."):
+        return "starts with '.'"
+    if "/" in student_id:  # a folder inside submitted/, or with '..' outside it
+        return "holds a '/'"
+    if len(student_id) > MAX_STUDENT_ID_CHARS:
+        return f"is longer than {MAX_STUDENT_ID_CHARS} characters (nbgrader's limit)"
+    return ""
 
 
 def load_roster(path: Path) -> dict[str, Student]:
