@@ -19,14 +19,13 @@ from pathlib import Path
 import nbformat
 from nbgrader.utils import parse_utc
 
-from graders.course import SCRATCH_STUDENT, Course, Task
+from graders.course import SCRATCH_STUDENT, Course, Task, scratch_course, scratch_task
 from graders.files import copy_untrusted_tree
 from graders.gradebook import (
     NbgraderError,
     record_autograded,
     record_ungradable,
     run_nbgrader,
-    sqlite_url,
 )
 from graders.paths import SOLUTIONS_DIR, answers_dir
 from graders.sandbox import (
@@ -59,7 +58,7 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
         return dataclasses.replace(outcome, problem=f"its files could not be copied for grading: {error}")
     outcome = dataclasses.replace(outcome, scratch=scratch)
     failure_file = scratch / "execution-failure.json"
-    submitted_notebook = scratch / "submitted" / SCRATCH_STUDENT / task.notebook / f"{task.notebook}.ipynb"
+    submitted_notebook = scratch_course(scratch).submitted(scratch_task(task)) / f"{task.notebook}.ipynb"
     arguments = [
         "autograde",
         task.notebook,
@@ -67,7 +66,7 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
         "--force",
         f"--Execute.kernel_name={KERNEL_NAME}",
         f"--Execute.timeout={limits.cell_seconds(task.notebook)}",
-        f"--CourseDirectory.db_url={sqlite_url(scratch / 'gradebook.db')}",
+        f"--CourseDirectory.db_url={scratch_course(scratch).db_url}",
         f"--ExecuteRecordingFailure.failure_file={failure_file}",
     ]
     log = scratch / "autograde.log"
@@ -100,12 +99,11 @@ def new_scratch(course: Course, task: Task) -> Path:
 
 def lay_out_scratch(course: Course, task: Task, scratch: Path) -> None:
     """A course of one assignment and one submission, with its own copy of the empty gradebook."""
-    shutil.copytree(course.template / "source" / task.notebook, scratch / "source" / task.notebook)
-    shutil.copyfile(course.template / "gradebook.db", scratch / "gradebook.db")
     shutil.copyfile(course.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
-    skipped = copy_untrusted_tree(
-        course.submitted(task), scratch / "submitted" / SCRATCH_STUDENT / task.notebook
-    )
+    shutil.copyfile(course.template / "gradebook.db", scratch / "gradebook.db")
+    local, template = scratch_course(scratch), scratch_course(course.template)
+    shutil.copytree(template.source(task.notebook), local.source(task.notebook))
+    skipped = copy_untrusted_tree(course.submitted(task), local.submitted(scratch_task(task)))
     if skipped:  # collect copied regular files only, so this is a change behind our back
         raise OSError(f"the submission changed while being graded: {'; '.join(skipped)}")
 
@@ -159,7 +157,7 @@ def record(course: Course, outcome: Outcome) -> Outcome:
             shutil.copyfile(scratch / "autograde.log", failure_log)
         record_ungradable(course.db_url, task.notebook, task.student, _timestamp(course.submitted(task)))
     else:
-        skipped = copy_untrusted_tree(scratch / "autograded" / SCRATCH_STUDENT / task.notebook, target)
+        skipped = copy_untrusted_tree(scratch_course(scratch).autograded(scratch_task(task)), target)
         outcome = dataclasses.replace(outcome, skipped=tuple(f"the kernel left {line}" for line in skipped))
         notebook = target / f"{task.notebook}.ipynb"
         record_autograded(

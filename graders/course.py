@@ -1,9 +1,13 @@
 """The course directory a class is graded in: its layout from solutions/, and where each file lives."""
 
+import functools
 import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
 
 from graders.gradebook import run_nbgrader, sqlite_url
 from graders.paths import REPO_ROOT, SOLUTIONS_DIR
@@ -69,17 +73,30 @@ class Course:
     def jupyter(self) -> Path:
         return self.root / "jupyter"
 
+    @functools.cached_property
+    def directory(self) -> CourseDirectory:
+        """nbgrader's own view of the layout, as the course's nbgrader_config.py sets it."""
+        config = self.root / "nbgrader_config.py"
+        loaded = PyFileConfigLoader(config.name, str(self.root)).load_config() if config.is_file() else None
+        return CourseDirectory(root=str(self.root), config=loaded)
+
+    def _step(self, step: str, student: str, notebook: str) -> Path:
+        return Path(self.directory.format_path(step, student, notebook))
+
     def submitted(self, task: Task) -> Path:
-        return self.root / "submitted" / task.student / task.notebook
+        return self._step(self.directory.submitted_directory, task.student, task.notebook)
 
     def autograded(self, task: Task) -> Path:
-        return self.root / "autograded" / task.student / task.notebook
+        return self._step(self.directory.autograded_directory, task.student, task.notebook)
 
     def feedback(self, task: Task) -> Path:
-        return self.root / "feedback" / task.student / task.notebook
+        return self._step(self.directory.feedback_directory, task.student, task.notebook)
+
+    def source(self, notebook: str) -> Path:
+        return self._step(self.directory.source_directory, ".", notebook)
 
     def release(self, notebook: str) -> Path:
-        return self.root / "release" / notebook / f"{notebook}.ipynb"
+        return self._step(self.directory.release_directory, ".", notebook) / f"{notebook}.ipynb"
 
     def scratch(self, task: Task) -> Path:
         """The folder of the task's scratch courses, one per attempt (graders.autograde.new_scratch)."""
@@ -93,6 +110,16 @@ class Course:
 
     def log(self, name: str) -> Path:
         return self.grading / "logs" / name
+
+
+def scratch_course(root: Path) -> Course:
+    """A course of one submission, with its own sqlite gradebook (graders.autograde lays it out)."""
+    return Course(root, sqlite_url(root / "gradebook.db"))
+
+
+def scratch_task(task: Task) -> Task:
+    """The task as its scratch course knows it: the same notebook, under the neutral student id."""
+    return Task(task.notebook, SCRATCH_STUDENT)
 
 
 def course_notebooks() -> list[str]:
