@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 from graders.course import Course, SubmissionsError, Task, course_notebooks
-from graders.files import copy_untrusted_tree
+from graders.files import copy_untrusted_tree, printable
 from graders.gradebook import (
     run_nbgrader,
 )
@@ -74,7 +74,7 @@ def collect_folders(submissions: Path, course: Course, notebooks: list[str]) -> 
         refusal = student_id_problem(student.name)
         if refusal:
             reason = f"not graded: the folder name {refusal}: rename it to the student's id"
-            problems.append(Problem(_printable(student.name), "-", reason))
+            problems.append(Problem(printable(student.name), "-", reason))
             continue
         for notebook in notebooks:
             source = student / notebook
@@ -86,10 +86,6 @@ def collect_folders(submissions: Path, course: Course, notebooks: list[str]) -> 
                 )
                 problems += [Problem(student.name, notebook, f"skipped {line}") for line in skipped]
     return problems
-
-
-def _printable(name: str) -> str:
-    return repr(name)[1:-1]
 
 
 def collect_zips(zips: list[Path], course: Course, notebooks: list[str], pattern: str) -> list[Problem]:
@@ -126,11 +122,11 @@ def _zip_problems(skipped_file: Path, notebook: str, regexp: str) -> list[Proble
     lines = skipped_file.read_text(encoding="utf-8").splitlines() if skipped_file.is_file() else []
     problems = []
     for skipped in map(json.loads, lines):
-        name = _printable(Path(skipped["file"]).name)
+        name = printable(Path(skipped["file"]).name)
         if "refused" in skipped:
             refusal = skipped["refused"]
             reason = f"not graded: the student id in {name} {refusal}: rename the file after the student"
-            problems.append(Problem(_printable(skipped["student_id"]), notebook, reason))
+            problems.append(Problem(printable(skipped["student_id"]), notebook, reason))
         elif skipped["file"].endswith(f"{notebook}.ipynb"):
             reason = f"{name} was not collected: its name does not match {regexp}"
             problems.append(Problem("(zip)", notebook, reason))

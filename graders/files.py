@@ -27,7 +27,7 @@ def copy_untrusted_tree(
     except OSError as error:
         return [f"{source.name}/: unreadable folder ({error.strerror})"]
     for entry in entries:
-        name = _printable(entry.name)
+        name = printable(entry.name)
         if leave_out(entry.name):
             continue
         try:
@@ -73,5 +73,6 @@ def _kind(mode: int) -> str:
     return next((label for test, label in kinds.items() if test(mode)), "a special file")
 
 
-def _printable(name: str) -> str:
-    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+def printable(name: str) -> str:
+    """A name a student chose (a file's, an id) as one report line can show it: repr's escapes, unquoted."""
+    return repr(name)[1:-1]

@@ -1,12 +1,13 @@
-"""Collecting LMS zips: a student id taken from a file name is refused as an odd folder name is.
-
-collect() runs nbgrader's zip_collect with graders.plugins.RecordingCollector; nothing is autograded.
+"""Collecting submissions: odd names shown escaped, and a student id from a zip's file name refused as an
+odd folder name is. collect() runs nbgrader's zip_collect with graders.plugins.RecordingCollector; nothing
+is autograded.
 """
 
+import os
 import zipfile
 from pathlib import Path
 
-from graders.collect import class_list, collect
+from graders.collect import ZIP_FILE_PATTERN, class_list, collect
 from graders.course import Course, make_course_dir, solution_notebooks
 from graders.gradebook import sqlite_url
 
@@ -37,3 +38,17 @@ def test_odd_ids_in_zip_file_names_are_refused_and_the_rest_collected(tmp_path: 
     assert len(problems) == len(REFUSED)
     assert [path.name for path in (course.root / "submitted").iterdir()] == ["ada"]
     assert [student.id for student in class_list(course, {})] == ["ada"]
+
+
+def test_odd_names_in_folders_are_shown_escaped_on_one_line(tmp_path: Path) -> None:
+    submissions = tmp_path / "submissions"
+    (submissions / "line\nbreak" / NOTEBOOK).mkdir(parents=True)
+    (submissions / "ada" / NOTEBOOK).mkdir(parents=True)
+    os.mkfifo(submissions / "ada" / NOTEBOOK / "pipe\n\udce9")  # a newline, and a byte that is not UTF-8
+    course = Course(tmp_path / "course", sqlite_url(tmp_path / "course" / "gradebook.db"))
+    problems = collect(submissions, course, [NOTEBOOK], ZIP_FILE_PATTERN)
+    assert [str(problem) for problem in problems] == [
+        f"ada / {NOTEBOOK}: skipped pipe\\n\\udce9: a named pipe, not copied",
+        "line\\nbreak / -: not graded: the folder name holds control characters (a newline?): "
+        "rename it to the student's id",
+    ]
