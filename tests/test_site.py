@@ -20,17 +20,6 @@ from graders.course import solution_notebooks
 from graders.paths import NOTEBOOKS_DIR, REPO_ROOT
 from graders.site import build_site, describe, load_executed
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Without the background-networking flags Chromium reaches out at start-up, and this sandbox refuses it.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS_DIR = REPO_ROOT / "build" / "site-screenshots"
 NOTEBOOKS = [path.stem for path in solution_notebooks()]
 # What a page shows once MathJax has typeset it. A TeX error becomes an SVG node marked data-mjx-error.
@@ -193,31 +182,6 @@ def test_an_executed_copy_older_than_its_solution_is_refused(tmp_path: Path) -> 
 
 
 # In the browser.
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium; skipped where there is none, except in CI, where `make test` installs it."""
-    missing = []
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing.append("the playwright package (run `make setup`)")
-    if not CHROMIUM.exists():
-        missing.append(
-            f"Chromium at {CHROMIUM} (`apt-get install chromium`; `make test` does it when CI is set)"
-        )
-    if missing:
-        reason = "the browser check needs " + " and ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="session")
