@@ -36,14 +36,23 @@ class Execution:
     answer_json: bytes | None
 
 
-def execute(notebook: Path, reference_dir: Path) -> Execution:
-    """Run a notebook top to bottom in a fresh kernel inside a scratch folder."""
+def execute(
+    notebook: Path, reference_dir: Path, *, allow_errors: bool = False, copy_of: Path | None = None
+) -> Execution:
+    """Run a notebook top to bottom in a fresh kernel inside a scratch folder.
+
+    allow_errors: run every cell and keep each error as the cell's output, instead of stopping at the
+    first. copy_of: a folder copied into the scratch folder first, so the notebook runs among its siblings.
+    """
     with tempfile.TemporaryDirectory(prefix=f"run-{notebook.stem}-") as workdir:
+        if copy_of is not None:
+            shutil.copytree(copy_of, workdir, dirs_exist_ok=True)
         node = nbformat.read(notebook, as_version=4)
         client = NotebookClient(
             node,
             timeout=CELL_TIMEOUT_SECONDS,
             kernel_name="python3",
+            allow_errors=allow_errors,
             resources={"metadata": {"path": workdir}},
             extra_arguments=["--InlineBackend.figure_formats=retina"],  # sharp plots on the site's pages
         )
@@ -121,10 +130,22 @@ def stale_answers(runs: dict[str, Execution | Exception]) -> list[str]:
     return problems
 
 
-def run_many(notebooks: list[Path], reference_dir: Path, jobs: int) -> dict[str, Execution | Exception]:
-    """Execute notebooks in parallel; a notebook that fails yields its exception, not a lost batch."""
+def run_many(
+    notebooks: list[Path],
+    reference_dir: Path,
+    jobs: int,
+    *,
+    allow_errors: bool = False,
+    copy_of: Path | None = None,
+) -> dict[str, Execution | Exception]:
+    """Execute notebooks in parallel; a notebook that fails yields its exception, not a lost batch.
+
+    allow_errors and copy_of are execute's, the same for every notebook."""
+    options = {"allow_errors": allow_errors, "copy_of": copy_of}
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {notebook.stem: pool.submit(execute, notebook, reference_dir) for notebook in notebooks}
+        futures = {
+            notebook.stem: pool.submit(execute, notebook, reference_dir, **options) for notebook in notebooks
+        }
         return {name: future.exception() or future.result() for name, future in futures.items()}
 
 
