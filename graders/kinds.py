@@ -116,6 +116,45 @@ def small_positive(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     return Verdict(1.0, f"{value:.3g} is small and positive, as expected")
 
 
+# How much larger float32's rounding errors are than float64's: a residual a float32 run leaves at rounding
+# level is this many times the float64 reference's (2^29).
+FLOAT32_ROUNDING = float(np.finfo(np.float32).eps / np.finfo(np.float64).eps)
+
+
+def rounding_residual(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+    """A residual norm that a converged run leaves at rounding level (‖AX − I‖_F), the reference from a
+    float64 run: within a factor 1/tolerance.floor of that level, or of that level scaled to float32's
+    rounding for a float32 run. A squared norm falls below or between the two and is named.
+    """
+    try:
+        value = single_number(got)
+    except NotNumeric as problem:
+        return Verdict(0.0, str(problem))
+    if value < 0:
+        return Verdict(0.0, f"{value:.3g} is negative, and a norm never is")
+    if value == 0:
+        return Verdict(0.0, "exactly 0", "compute it from your run: rounding never leaves exactly zero")
+    float64_level = float(np.reshape(expected, ()))
+    float32_level = float64_level * FLOAT32_ROUNDING
+    factor = 1 / tolerance.floor
+    for precision, level in [("float64", float64_level), ("float32", float32_level)]:
+        if level / factor <= value <= level * factor:
+            return Verdict(1.0, f"{value:.3g} is at {precision}'s rounding level, as a converged run's is")
+    if value < float64_level / factor:
+        return Verdict(0.0, f"{value:.3g} is orders of magnitude below the expected {float64_level:.2g}")
+    if value > float32_level * factor:
+        return Verdict(0.0, f"{value:.3g} is above even float32's rounding level (about {float32_level:.2g})")
+    message = (
+        f"{value:.3g} is neither at float64's rounding level (about {float64_level:.2g}) "
+        f"nor at float32's (about {float32_level:.2g})"
+    )
+    root = value**0.5
+    if not float32_level / factor <= root <= float32_level * factor:
+        return Verdict(0.0, message)
+    squared = f"is it a float32 residual ({root:.2g}) squared? Store the norm, not its square"
+    return Verdict(0.0, message, squared)
+
+
 def near_zero(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     """A number whose true value is zero (a gap to a known optimum): |got| <= tolerance.atol.
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 class Tolerance:
     """An element matches when |got - expected| <= atol + rtol * |expected| (numpy.isclose).
 
-    floor: a small positive property (kinds.small_positive) must be at least floor * the reference.
+    floor: a small positive property (kinds.small_positive) must be at least floor * the reference; a
+    residual at rounding level (kinds.rounding_residual) must lie within a factor 1/floor of its level.
     """
 
     rtol: float
@@ -33,6 +34,14 @@ LOOSE = Tolerance(rtol=1e-2, atol=1e-4)
 # As a small positive property (a residual norm), at least 1/100 of the reference: float32 and float64
 # runs stay within a factor of ten of it, while a squared norm (the square of ~1e-7) is orders below.
 NEAR_ZERO = Tolerance(rtol=0.0, atol=1e-3, floor=1e-2)
+
+# A residual norm that gradient descent drove down to rounding level (05's ‖AX − I‖_F), judged against the
+# reference's level in float64 and that level scaled to float32's rounding (2^29 times higher): float64
+# runs (torch, numpy, an exact inverse) end at 0.96 to 1.2 times the reference, float32 runs at 1.4 to 2
+# times its float32 level, so a factor of ten either way accepts every precision. A squared norm falls
+# outside both: the square of a float32 residual, 1.6e-14 to 2.5e-14, is 100 to 150 times the float64
+# level, and the square of a float64 one is 16 orders of magnitude below it.
+ROUNDING_RESIDUAL = Tolerance(rtol=0.0, atol=0.0, floor=0.1)
 
 # |<u, u*>| of unit singular vectors: 1 - cos(angle) below this counts as the same direction.
 DIRECTION = Tolerance(rtol=0.0, atol=1e-3)

@@ -2,7 +2,7 @@
 
 from graders import kinds
 from graders.grading import Spec
-from graders.tolerances import CLOSE, EXACT, NEAR_ZERO
+from graders.tolerances import CLOSE, EXACT, ROUNDING_RESIDUAL
 
 SPECS = {
     "inverse_grad": Spec(
@@ -19,9 +19,9 @@ SPECS = {
         "from X = 0, and do not transpose the result",
     ),
     "inverse_residual": Spec(
-        kinds.small_positive,
+        kinds.rounding_residual,
         1,
-        NEAR_ZERO,
+        ROUNDING_RESIDUAL,
         "‖A @ X_learned − I‖_F (Frobenius norm, not squared) after all 200 steps",
     ),
     "x_solved": Spec(
