@@ -181,16 +181,33 @@ def _timestamp(submitted: Path) -> datetime.datetime | None:
         return None
 
 
-def finished(course: Course, task: Task, digest: str) -> Outcome | None:
-    """The recorded outcome of an earlier run, if it graded exactly this submission under these limits."""
+def recorded(course: Course, task: Task) -> Outcome | None:
+    """The outcome an earlier run recorded for the task under grading/done/, if any."""
     try:
         done = json.loads(course.done(task).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    graded_notebook_lost = not done.get("problem") and not course.autograded(task).is_dir()
-    if done.get("digest") != digest or graded_notebook_lost:
+    skipped = tuple(map(str, done.get("skipped", [])))
+    return Outcome(task, str(done.get("digest", "")), str(done.get("problem", "")), skipped)
+
+
+def recorded_outcomes(course: Course, notebooks: list[str]) -> dict[Task, Outcome]:
+    """Every outcome recorded for the notebooks, as `nbgrader export` in the course finds them."""
+    tasks = [
+        Task(notebook, path.stem)
+        for notebook in notebooks
+        for path in course.done_folder(notebook).glob("*.json")
+    ]
+    return {task: outcome for task in tasks if (outcome := recorded(course, task)) is not None}
+
+
+def finished(course: Course, task: Task, digest: str) -> Outcome | None:
+    """The recorded outcome of an earlier run, if it graded exactly this submission under these limits."""
+    outcome = recorded(course, task)
+    if outcome is None or outcome.digest != digest:
         return None
-    return Outcome(task, digest, str(done.get("problem", "")), tuple(map(str, done.get("skipped", []))))
+    graded_notebook_lost = not outcome.problem and not course.autograded(task).is_dir()
+    return None if graded_notebook_lost else outcome
 
 
 def submission_digest(course: Course, task: Task, limits: Limits) -> str:

@@ -47,7 +47,7 @@ def make_feedback(course: Course, notebooks: list[str]) -> list[Problem]:
     """nbgrader generate_feedback for every autograded notebook that has none yet."""
     problems = []
     for notebook in notebooks:
-        if not any((course.root / "autograded").glob(f"*/{notebook}")):
+        if not course.students_at(course.directory.autograded_directory, notebook):
             continue
         log = course.log(f"generate_feedback-{notebook}.log")
         try:

@@ -135,6 +135,5 @@ def _zip_problems(skipped_file: Path, notebook: str, regexp: str) -> list[Proble
 
 def class_list(course: Course, roster: dict[str, Student]) -> list[Student]:
     """Everyone on the roster and everyone who submitted, sorted by id."""
-    submitted = course.root / "submitted"
-    found = {path.name for path in submitted.iterdir() if path.is_dir()} if submitted.is_dir() else set()
+    found = course.students_at(course.directory.submitted_directory)
     return [roster.get(student_id, Student(student_id)) for student_id in sorted(found | set(roster))]

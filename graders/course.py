@@ -1,7 +1,9 @@
 """The course directory a class is graded in: its layout from solutions/, and where each file lives."""
 
 import functools
+import glob
 import hashlib
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +85,14 @@ class Course:
     def _step(self, step: str, student: str, notebook: str) -> Path:
         return Path(self.directory.format_path(step, student, notebook))
 
+    def students_at(self, step: str, notebook: str | None = None) -> set[str]:
+        """Ids with a folder at an nbgrader step (for one notebook, or any), found as nbgrader finds them."""
+        assignment = re.escape(notebook) if notebook else "[^/]+"
+        layout = self.directory.format_path(step, "(?P<student_id>[^/]+)", assignment, escape=True)
+        folders = glob.glob(self.directory.format_path(step, "*", glob.escape(notebook) if notebook else "*"))
+        found = (re.fullmatch(layout, folder) for folder in folders if Path(folder).is_dir())
+        return {match["student_id"] for match in found if match}
+
     def submitted(self, task: Task) -> Path:
         return self._step(self.directory.submitted_directory, task.student, task.notebook)
 
@@ -106,7 +116,11 @@ class Course:
         )
 
     def done(self, task: Task) -> Path:
-        return self.grading / "done" / task.notebook / f"{task.student}.json"
+        return self.done_folder(task.notebook) / f"{task.student}.json"
+
+    def done_folder(self, notebook: str) -> Path:
+        """One record per finished submission of the notebook (graders.autograde.record)."""
+        return self.grading / "done" / notebook
 
     def log(self, name: str) -> Path:
         return self.grading / "logs" / name

@@ -1,12 +1,21 @@
-"""nbgrader plugins the class grader configures: a zip collector that says what it could not place."""
+"""nbgrader plugins: a zip collector that says what it could not place, and the audited export.
+
+`nbgrader export --exporter=graders.plugins.AuditedExport` in a course that `python -m graders class`
+graded writes the class command's grades.csv: nbgrader export's columns, `recomputed_score` and `audit`.
+"""
 
 import json
 from pathlib import Path
 
-from nbgrader.plugins import FileNameCollectorPlugin
+from nbgrader.api import Gradebook
+from nbgrader.plugins import ExportPlugin, FileNameCollectorPlugin
 from traitlets import Unicode
 
+from graders.autograde import recorded_outcomes
+from graders.class_report import audited_rows
+from graders.course import Course
 from graders.roster import student_id_problem
+from graders.rows import write_grades_csv
 
 
 class RecordingCollector(FileNameCollectorPlugin):
@@ -34,3 +43,14 @@ class RecordingCollector(FileNameCollectorPlugin):
         if self.skipped_file:
             with Path(self.skipped_file).open("a", encoding="utf-8") as record:
                 record.write(json.dumps(skipped) + "\n")
+
+
+class AuditedExport(ExportPlugin):
+    """nbgrader export's rows, each with the answer file's own score and the audit's findings."""
+
+    def export(self, gradebook: Gradebook) -> None:
+        course = Course(Path(self.parent.coursedir.root), self.parent.coursedir.db_url)
+        notebooks = self.assignment or [assignment.name for assignment in gradebook.assignments]
+        rows = audited_rows(course, notebooks, recorded_outcomes(course, notebooks))
+        chosen = [row for row in rows if not self.student or row.student.id in self.student]
+        write_grades_csv(chosen, Path(self.to or "grades.csv"))

@@ -23,6 +23,7 @@ from nbgrader.utils import determine_grade
 from graders.__main__ import main
 from graders.classgrade import grade_class
 from graders.course import SubmissionsError, course_notebooks
+from graders.gradebook import run_nbgrader
 from graders.grading import load_reference
 from graders.preprocessors import LimitOutputSize, ScoreOutsideKernel, graded_keys
 from graders.roster import load_roster
@@ -141,6 +142,21 @@ def test_both_paths_give_the_same_rows_with_roster_and_walk_ins(graded: GradedCl
     assert set(fast) == set(graded.rows)
     assert_same_rows(fast, graded.rows)
     assert WALK_IN in fast["walk_in"]["audit"]
+
+
+def test_nbgrader_export_with_the_audited_exporter_gives_grades_csv(
+    graded: GradedClass, tmp_path: Path
+) -> None:
+    """The export plugin knows no roster, so only the walk-in flag is missing from its rows."""
+    out = tmp_path / "exported.csv"
+    run_nbgrader(
+        ["export", "--exporter=graders.plugins.AuditedExport", f"--to={out}"], graded.course, tmp_path / "log"
+    )
+    without_roster = {
+        student: {**row, "audit": "; ".join(f for f in row["audit"].split("; ") if f != WALK_IN)}
+        for student, row in graded.rows.items()
+    }
+    assert read_rows(out) == without_roster
 
 
 def test_feedback_for_every_graded_notebook(graded: GradedClass) -> None:
