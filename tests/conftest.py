@@ -54,3 +54,12 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist, keep each module on one worker (module fixtures grade whole classes) and the two
+    modules that share the session's run of every solution together, so nothing heavy runs twice."""
+    for item in items:
+        module = item.path.stem
+        group = "executed_solutions" if module in {"test_site", "test_generated"} else module
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -16,3 +16,13 @@ def test_committed_notebook_has_no_outputs_or_execution_counts(path: Path) -> No
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     run = [cell.id for cell in code if cell.outputs or cell.execution_count is not None]
     assert run == [], f"cells {run} were saved after running: `.venv/bin/nbstripout --keep-id {path}`"
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_progress_bars_survive_saving(path: Path) -> None:
+    """Widget bars (tqdm.auto, tqdm.notebook) show "model not found" when a saved notebook is reopened."""
+    notebook = nbformat.read(path, as_version=4)
+    widget_bars = [
+        cell.id for cell in notebook.cells if "tqdm.auto" in cell.source or "tqdm.notebook" in cell.source
+    ]
+    assert widget_bars == [], f"cells {widget_bars} use widget progress bars: use `from tqdm import tqdm`"
