@@ -8,11 +8,10 @@ from graders.autograde import Outcome
 from graders.course import Course, Task
 from graders.gradebook import (
     NbgraderError,
-    export_rows,
+    recorded_rows,
     run_nbgrader,
 )
-from graders.roster import Student
-from graders.rows import Problem, Recorded, Row
+from graders.rows import Problem, Row
 from graders.rows import report_text as rows_report_text
 from graders.scoring import Submission, all_zero
 
@@ -62,21 +61,11 @@ def make_feedback(course: Course, notebooks: list[str]) -> list[Problem]:
 def audited_rows(course: Course, notebooks: list[str], outcomes: dict[Task, Outcome]) -> list[Row]:
     """The gradebook's rows of the chosen notebooks, each with its answer file graded and audited."""
     rows = []
-    for row in sorted(
-        export_rows(course.db_url, notebooks), key=lambda row: (row["assignment"], row["student_id"])
+    for notebook, student, recorded in sorted(
+        recorded_rows(course.db_url, notebooks), key=lambda row: (row[0], row[1].id)
     ):
-        task = Task(row["assignment"], row["student_id"])
-        recorded = Recorded(
-            float(row["raw_score"] or 0),
-            float(row["late_submission_penalty"] or 0),
-            float(row["max_score"] or 0),
-            row["timestamp"],
-            row["duedate"],
-        )
-        student = Student(task.student, row["first_name"], row["last_name"], row["email"])
-        graded, findings = _audit(
-            course, task, outcomes.get(task), max(0.0, recorded.raw_score - recorded.late_penalty)
-        )
+        task = Task(notebook, student.id)
+        graded, findings = _audit(course, task, outcomes.get(task), recorded.score)
         rows.append(Row(student, graded, tuple(findings), recorded))
     return rows
 

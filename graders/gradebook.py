@@ -20,6 +20,7 @@ from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
 from graders.roster import Student
+from graders.rows import Recorded
 from graders.tether import tethered
 
 
@@ -131,36 +132,36 @@ def _record_submission(
         gradebook.update_or_create_submission(assignment, student, **details)
 
 
-def export_rows(db_url: str, assignments: Iterable[str]) -> list[dict[str, str]]:
-    """nbgrader export's rows (its columns and values), read through the Gradebook API for any student id."""
+def recorded_rows(db_url: str, assignments: Iterable[str]) -> list[tuple[str, Student, Recorded]]:
+    """nbgrader export's rows, one per assignment and student, read through the Gradebook API for any id."""
     rows = []
     with _quiet_sqlalchemy(), Gradebook(db_url) as gradebook:
         for assignment in (gradebook.find_assignment(name) for name in assignments):
             for student in gradebook.students:
-                rows.append(_export_row(gradebook, assignment, student))
+                rows.append((assignment.name, _student(student), _recorded(gradebook, assignment, student)))
     return rows
 
 
-def _export_row(gradebook: Gradebook, assignment: Any, student: Any) -> dict[str, str]:
+def _student(student: Any) -> Student:
+    return Student(student.id, student.first_name or "", student.last_name or "", student.email or "")
+
+
+def _recorded(gradebook: Gradebook, assignment: Any, student: Any) -> Recorded:
     try:
         submission = gradebook.find_submission(assignment.name, student.id)
-        raw, penalty, timestamp = submission.score, submission.late_submission_penalty, submission.timestamp
     except MissingEntry:  # nbgrader export scores a student who submitted nothing 0
-        raw, penalty, timestamp = 0.0, 0.0, None
-    row = {
-        "assignment": assignment.name,
-        "duedate": assignment.duedate,
-        "timestamp": timestamp,
-        "student_id": student.id,
-        "last_name": student.last_name,
-        "first_name": student.first_name,
-        "email": student.email,
-        "raw_score": raw,
-        "late_submission_penalty": penalty,
-        "score": max(0.0, raw - penalty),
-        "max_score": assignment.max_score,
-    }
-    return {key: "" if value is None else str(value) for key, value in row.items()}
+        return Recorded(0.0, 0.0, assignment.max_score, "", _text(assignment.duedate))
+    return Recorded(
+        submission.score,
+        submission.late_submission_penalty,
+        assignment.max_score,
+        _text(submission.timestamp),
+        _text(assignment.duedate),
+    )
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 @contextlib.contextmanager

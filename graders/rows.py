@@ -48,6 +48,11 @@ class Recorded:
     timestamp: str = ""
     duedate: str = ""
 
+    @property
+    def score(self) -> float:
+        """The score after the late penalty, never below 0 (nbgrader export's `score`)."""
+        return max(0.0, self.raw_score - self.late_penalty)
+
 
 @dataclass(frozen=True)
 class Row:
@@ -65,9 +70,7 @@ class Row:
     @property
     def score(self) -> float:
         """The gradebook's score (after any late penalty) where there is one, else the answer file's."""
-        if self.recorded is None:
-            return self.graded.score
-        return max(0.0, self.recorded.raw_score - self.recorded.late_penalty)
+        return self.graded.score if self.recorded is None else self.recorded.score
 
     @property
     def max_score(self) -> float:
