@@ -27,10 +27,10 @@ demo: setup
 	$(BIN)/python -m graders.build student
 	$(BIN)/python -m graders grade examples/sample_submission
 
-# Two workers: most of the suite waits on kernels and nbgrader processes, and the modules are independent.
+# Two workers, each module on one (its class is graded once); modules share only executed_solutions (conftest).
 TEST_WORKERS ?= 2
 test: setup browser sandbox-tool postgres
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # CI must really run the site's browser check (tests/test_site.py), so it gets Debian's Chromium there;
 # elsewhere that test skips, saying what is missing.

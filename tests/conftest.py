@@ -1,6 +1,8 @@
 """Session fixtures shared by the tests."""
 
+import fcntl
 import os
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,29 @@ from graders.paths import answers_dir
 
 
 @pytest.fixture(scope="session")
-def executed_solutions() -> dict[str, Execution | Exception]:
-    """Every solution notebook run once in a fresh kernel, against the committed reference answers."""
-    return run_many(solution_notebooks(), answers_dir(), jobs=2)
+def executed_solutions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Execution | Exception]:
+    """Every solution notebook run once per test run in a fresh kernel, against the committed answers.
+
+    `make test` spreads modules over xdist workers (--dist loadfile): the first worker to ask runs the
+    notebooks and leaves the runs in the run's shared temporary folder for the others."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return _run_solutions()
+    shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above every worker's own
+    runs = shared / "executed_solutions.pickle"
+    with (shared / "executed_solutions.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not runs.exists():
+            runs.write_bytes(pickle.dumps(_run_solutions()))
+    return pickle.loads(runs.read_bytes())
+
+
+def _run_solutions() -> dict[str, Execution | Exception]:
+    runs = run_many(solution_notebooks(), answers_dir(), jobs=2)
+    # An error is kept as its message: not every exception nbclient raises survives pickling.
+    return {
+        name: RuntimeError(f"{type(run).__name__}: {run}") if isinstance(run, Exception) else run
+        for name, run in runs.items()
+    }
 
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,12 +76,3 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under xdist, keep each module on one worker (module fixtures grade whole classes) and the two
-    modules that share the session's run of every solution together, so nothing heavy runs twice."""
-    for item in items:
-        module = item.path.stem
-        group = "executed_solutions" if module in {"test_site", "test_generated"} else module
-        item.add_marker(pytest.mark.xdist_group(group))
