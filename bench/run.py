@@ -246,7 +246,8 @@ def render(times: list[NotebookTimes], serial: float, parallel: float, thousand:
             f"- A class of {CLASS_SIZE} notebook-00 submissions, course already laid out: "
             f"JOBS=1 {serial:.1f} s, JOBS=2 {parallel:.1f} s: {serial / parallel:.2f}× faster with 2.",
             "- Cell timeouts (CELL_TIMEOUT_SECONDS in graders/specs, or its default) are at least"
-            " 20× the slowest solution cell above.",
+            f" {min(cell_timeout_for(t.name) / t.slowest_cell_seconds for t in times):.0f}×"
+            " the slowest solution cell above.",
             "",
         ]
     )
