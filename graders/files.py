@@ -20,13 +20,17 @@ def copy_untrusted_tree(
     source: Path, target: Path, leave_out: Callable[[str], bool] = lambda name: False
 ) -> list[str]:
     """Copy source into target (created); return a line for each entry skipped, relative to source."""
+    try:
+        return _copy_folder(source, target, leave_out)
+    except OSError as error:
+        return [f"{printable(source.name)}/: unreadable folder ({error.strerror})"]
+
+
+def _copy_folder(source: Path, target: Path, leave_out: Callable[[str], bool]) -> list[str]:
+    """copy_untrusted_tree's walk; raises OSError only when source itself cannot be listed."""
     target.mkdir(parents=True, exist_ok=True)
     skipped = []
-    try:
-        entries = sorted(os.scandir(source), key=lambda entry: entry.name)
-    except OSError as error:
-        return [f"{source.name}/: unreadable folder ({error.strerror})"]
-    for entry in entries:
+    for entry in sorted(os.scandir(source), key=lambda entry: entry.name):
         name = printable(entry.name)
         if leave_out(entry.name):
             continue
@@ -35,7 +39,7 @@ def copy_untrusted_tree(
             if stat.S_ISDIR(mode):
                 skipped += [
                     f"{name}/{line}"
-                    for line in copy_untrusted_tree(Path(entry.path), target / entry.name, leave_out)
+                    for line in _copy_folder(Path(entry.path), target / entry.name, leave_out)
                 ]
             elif stat.S_ISREG(mode):
                 problem = copy_regular_file(Path(entry.path), target / entry.name)

@@ -40,8 +40,26 @@ TMP_SIZE_BYTES = 256 * 2**20
 # full timeout: after this many cell timeouts the whole submission is stopped and reported.
 SUBMISSION_TIMEOUT_CELLS = 4
 
-# System folders a Python kernel needs (shared libraries, certificates, time zones, /etc/passwd).
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
+# System folders a Python kernel needs (programs and shared libraries).
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+# The few /etc entries a kernel reads (user and host lookup, the loader's cache, time zone, fonts). The
+# rest of /etc stays out: the kernel runs as root's uid, so /etc/shadow or a host key would be readable,
+# and a cell could print it into the feedback a student gets back.
+SYSTEM_FILES = (
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/host.conf",
+    "/etc/hosts",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/etc/os-release",
+    "/etc/mime.types",
+    "/etc/fonts",
+)
 # Where the kernel finds its notebook's folder, whatever the course's path.
 WORKDIR = Path("/home/student/work")
 # The only variables the kernel inherits: nbgrader's marker, locale and plotting; never a secret.
@@ -110,8 +128,8 @@ def bwrap_arguments(workdir: Path, runtime: Path, readable: Iterable[Path]) -> l
     """
     arguments = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     arguments += ["--size", str(TMP_SIZE_BYTES), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
-    for folder in SYSTEM_DIRS:
-        arguments += ["--ro-bind-try", folder, folder]
+    for system_path in (*SYSTEM_DIRS, *SYSTEM_FILES):
+        arguments += ["--ro-bind-try", system_path, system_path]
     for folder in readable:
         arguments += ["--ro-bind", str(folder), str(folder)]
     arguments += ["--bind", str(runtime), str(runtime), "--bind", str(workdir), str(WORKDIR)]

@@ -11,6 +11,8 @@ import hashlib
 import os
 import socket
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from test_class_grading import assert_same_rows, fast_path_rows, read_rows
 from graders.__main__ import main
 from graders.classgrade import grade_class
 from graders.paths import REPO_ROOT, answers_dir
-from graders.sandbox import Limits, SandboxUnavailable, require_sandbox
+from graders.sandbox import WORKDIR, Limits, SandboxUnavailable, bwrap_arguments, course_code, require_sandbox
 from graders.saving import answer_file
 
 SOLVED = solution_sources()
@@ -32,6 +34,9 @@ SOLVED = solution_sources()
 # graded against poisoned files.
 REPO_PARTS = ("answers", "graders", "solutions", "notebooks", "nbgrader_config.py")
 MARKER = "graders-hostile-class-marker"
+# Files of the grading machine that root may read: the kernel runs with root's uid, so they must not exist
+# in its view, or a cell could print them into the feedback a student gets back.
+SECRETS = ("/etc/shadow", "/etc/ssh", "/etc/ssl/private")
 
 
 def sandbox_or_skip() -> None:
@@ -108,7 +113,8 @@ def hostile_class(course: Path, submissions: Path, port: int) -> list[Pupil]:
             0,
             cells={
                 "sum-grads": "import pathlib, shutil\n"
-                f"seen = [str(p) for p in map(pathlib.Path, {list(map(str, targets))!r}) if p.exists()]\n"
+                f"seen = [str(p) for p in map(pathlib.Path, {list(map(str, [*targets, *SECRETS]))!r})"
+                " if p.exists()]\n"
                 f"print('{MARKER} seen:', seen)\n"
                 f"if seen:\n    shutil.copyfile({str(reference)!r}, {answer_file(NOTEBOOK)!r})\n"
                 f"    {no_dump}"
@@ -401,6 +407,22 @@ def test_odd_ids_get_a_quoted_row_or_a_refusal_naming_why(hostile: HostileRun) -
             line for line in lines if line.strip().startswith(f"{printable} / -: not graded: the folder")
         ]
         assert len(refusals) == 1 and reason in refusals[0], (printable, refusals)
+
+
+def test_the_sandbox_shows_the_system_files_a_kernel_needs_and_no_secret(tmp_path: Path) -> None:
+    sandbox_or_skip()
+    probe = (
+        "import os, pwd, time, matplotlib.font_manager\n"
+        f"print([path for path in {SECRETS!r} if os.path.exists(path)])\n"
+        "print(pwd.getpwuid(os.getuid()).pw_name, time.tzname[0] != '', os.getcwd())\n"
+    )
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    options = bwrap_arguments(tmp_path, runtime, course_code())
+    shown = subprocess.run(
+        ["bwrap", *options, "--", sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.splitlines() == ["[]", f"root True {WORKDIR}"], shown.stderr
 
 
 def test_a_missing_sandbox_tool_is_a_clear_error_not_an_unsandboxed_run(
