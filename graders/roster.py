@@ -4,6 +4,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from graders.files import printable
+
 ROSTER_FIELDS = ("first_name", "last_name", "email")
 
 # nbgrader's gradebook stores a student id in 128 characters.
@@ -66,5 +68,7 @@ def _student(row: dict[str, str | None], id_column: str, where: str) -> Student:
     student_id = (row.get(id_column) or "").strip()
     if not student_id:
         raise RosterError(f"{where}: empty student id")
+    if problem := student_id_problem(student_id):
+        raise RosterError(f"{where}: student id '{printable(student_id)}' {problem}")
     fields = {name: (row.get(name) or "").strip() for name in ROSTER_FIELDS}
     return Student(student_id, **fields)

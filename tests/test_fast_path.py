@@ -152,6 +152,10 @@ def test_cli_refuses_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixt
         ("name\nada\n", "needs an 'id' column"),
         ("id\nada\nada\n", "listed twice"),
         ("id\n\n ,\n", "empty student id"),
+        # An id must also be a folder under submitted/ and a gradebook key, as folder and zip ids are.
+        ("id\nada\nada/grace\n", "roster.csv:3: student id 'ada/grace' holds a '/'"),
+        ("id\n.hidden\n", "roster.csv:2: student id '.hidden' starts with '.'"),
+        ("id\n" + "x" * 129 + "\n", "is longer than 128 characters"),
     ],
 )
 def test_bad_roster_is_refused_with_its_line(
