@@ -1,14 +1,16 @@
 """solutions/ is the one source: every solution runs clean; notebooks/ and answers/ match what it makes."""
 
+import json
 import re
+from collections.abc import Callable
 
 import nbformat
 import pytest
 from nbgrader.utils import determine_grade, is_grade, is_solution
 
-from graders.build import stale_answers, stale_student_notebooks
+from graders.build import Execution, stale_answers, stale_student_notebooks
 from graders.course import solution_notebooks
-from graders.paths import NOTEBOOKS_DIR
+from graders.paths import NOTEBOOKS_DIR, answers_dir
 from graders.specs import specs_for
 
 NOTEBOOKS = [path.stem for path in solution_notebooks()]
@@ -27,6 +29,35 @@ def test_solution_runs_in_a_fresh_kernel_and_reproduces_its_answers(
     run = executed_solutions[name]
     assert not isinstance(run, Exception), f"{name} failed to execute: {run}"
     assert stale_answers({name: run}) == []
+
+
+def _rounded_elsewhere(answers: dict) -> None:
+    """What another CPU's float32 kernels give: the last bits of one loss differ (seen: AVX2 vs AVX-512)."""
+    answers["fn_history_4"][1] *= 1 + 2e-7
+
+
+def _real_change(answers: dict) -> None:
+    answers["fn_history_4"][1] *= 1.01
+
+
+@pytest.mark.parametrize(
+    ("change", "stale"),
+    [
+        (_rounded_elsewhere, False),
+        (_real_change, True),
+        (lambda answers: answers.pop("theta_optimiser"), True),
+        (lambda answers: answers.update(extra_key=1.0), True),
+    ],
+    ids=["cpu-rounding", "changed-value", "lost-key", "new-key"],
+)
+def test_answers_are_fresh_within_rounding_and_stale_beyond(
+    change: Callable[[dict], object], stale: bool
+) -> None:
+    name = "02_torch_optim"
+    answers = json.loads((answers_dir() / f"{name}.json").read_bytes())
+    change(answers)
+    problems = stale_answers({name: Execution(nbformat.v4.new_notebook(), json.dumps(answers).encode())})
+    assert problems == ([f"answers/{name}.json is stale: run `make answers`"] if stale else [])
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
