@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 
 from graders.course import make_course_dir, solution_notebooks
 from graders.gradebook import run_nbgrader
-from graders.grading import grade_answers, load_reference
+from graders.grading import grade_answers
 from graders.loader import loads_answers
 from graders.paths import NOTEBOOKS_DIR, REPO_ROOT, answers_dir
 from graders.saving import answer_file
@@ -141,10 +141,10 @@ def _same_answers(name: str, committed: bytes, fresh: bytes) -> bool:
     """Byte-identical, or the same keys with every value graded full points against the committed file."""
     if committed == fresh:
         return True
-    answers = loads_answers(fresh)
-    if answers.keys() != loads_answers(committed).keys():
+    answers, reference = loads_answers(fresh), loads_answers(committed)
+    if answers.keys() != reference.keys():
         return False
-    results = grade_answers(specs_for(name), load_reference(name), answers)
+    results = grade_answers(specs_for(name), reference, answers)
     return all(result.earned == result.points for result in results)
 
 
