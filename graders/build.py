@@ -25,6 +25,7 @@ from nbclient import NotebookClient
 from graders.course import make_course_dir, solution_notebooks
 from graders.gradebook import run_nbgrader
 from graders.grading import grade_answers
+from graders.instances import INSTANCE_VARIABLE, PUBLIC_INSTANCE
 from graders.loader import loads_answers
 from graders.paths import NOTEBOOKS_DIR, REPO_ROOT, answers_dir
 from graders.saving import answer_file
@@ -44,12 +45,18 @@ class Execution:
 
 
 def execute(
-    notebook: Path, reference_dir: Path, *, allow_errors: bool = False, copy_of: Path | None = None
+    notebook: Path,
+    reference_dir: Path,
+    *,
+    allow_errors: bool = False,
+    copy_of: Path | None = None,
+    instance: int = PUBLIC_INSTANCE,
 ) -> Execution:
     """Run a notebook top to bottom in a fresh kernel inside a scratch folder.
 
     allow_errors: run every cell and keep each error as the cell's output, instead of stopping at the
     first. copy_of: a folder copied into the scratch folder first, so the notebook runs among its siblings.
+    instance: the problem instance the notebook solves (graders.instances).
     """
     with tempfile.TemporaryDirectory(prefix=f"run-{notebook.stem}-") as workdir:
         if copy_of is not None:
@@ -67,6 +74,7 @@ def execute(
             **os.environ,
             "GRADERS_ANSWERS_DIR": str(reference_dir),
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            INSTANCE_VARIABLE: str(instance),
         }
         client.execute(env=env)
         answer = Path(workdir) / answer_file(notebook.stem)
@@ -155,11 +163,12 @@ def run_many(
     *,
     allow_errors: bool = False,
     copy_of: Path | None = None,
+    instance: int = PUBLIC_INSTANCE,
 ) -> dict[str, Execution | Exception]:
     """Execute notebooks in parallel; a notebook that fails yields its exception, not a lost batch.
 
-    allow_errors and copy_of are execute's, the same for every notebook."""
-    options = {"allow_errors": allow_errors, "copy_of": copy_of}
+    allow_errors, copy_of and instance are execute's, the same for every notebook."""
+    options = {"allow_errors": allow_errors, "copy_of": copy_of, "instance": instance}
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
             notebook.stem: pool.submit(execute, notebook, reference_dir, **options) for notebook in notebooks

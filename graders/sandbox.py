@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import graders
+from graders.instances import INSTANCE_VARIABLE
 from graders.specs import cell_timeout_for
 from graders.tether import die_with_parent
 
@@ -62,8 +63,9 @@ SYSTEM_FILES = (
 )
 # Where the kernel finds its notebook's folder, whatever the course's path.
 WORKDIR = Path("/home/student/work")
-# The only variables the kernel inherits: nbgrader's marker, locale and plotting; never a secret.
-PASSED_ENVIRONMENT = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "TZ", "MPLBACKEND")
+# The only variables the kernel inherits: nbgrader's marker, locale, plotting and the problem instance
+# (graders.instances: a number, not a secret); never a secret.
+PASSED_ENVIRONMENT = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "TZ", "MPLBACKEND", INSTANCE_VARIABLE)
 
 
 class SandboxUnavailable(RuntimeError):

@@ -3,6 +3,7 @@
 import fcntl
 import os
 import pickle
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,25 +15,53 @@ from graders.course import solution_notebooks
 from graders.paths import answers_dir
 
 
+# The hidden instances every notebook's tests also solve (graders.instances); 0 is the public one.
+TEST_INSTANCES = (1, 2)
+
+
 @pytest.fixture(scope="session")
 def executed_solutions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Execution | Exception]:
-    """Every solution notebook run once per test run in a fresh kernel, against the committed answers.
+    """Every solution notebook run once per test run in a fresh kernel, against the committed answers."""
+    return _shared_once(tmp_path_factory, "executed_solutions", _run_solutions)
 
-    `make test` spreads modules over xdist workers (--dist loadfile): the first worker to ask runs the
-    notebooks and leaves the runs in the run's shared temporary folder for the others."""
+
+@pytest.fixture(scope="session")
+def executed_instances(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[tuple[str, int], Execution | Exception]:
+    """Every solution notebook run once per test run on each of TEST_INSTANCES, with no reference present:
+    its answer file is that instance's reference, as the class grader makes it."""
+    return _shared_once(tmp_path_factory, "executed_instances", _run_instances)
+
+
+def _shared_once(tmp_path_factory: pytest.TempPathFactory, name: str, run: Any) -> Any:
+    """run() once per test run: `make test` spreads modules over xdist workers (--dist loadfile), and the
+    first worker to ask leaves the result in the run's shared temporary folder for the others."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
-        return _run_solutions()
+        return run()
     shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above every worker's own
-    runs = shared / "executed_solutions.pickle"
-    with (shared / "executed_solutions.lock").open("w") as lock:
+    result = shared / f"{name}.pickle"
+    with (shared / f"{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not runs.exists():
-            runs.write_bytes(pickle.dumps(_run_solutions()))
-    return pickle.loads(runs.read_bytes())
+        if not result.exists():
+            result.write_bytes(pickle.dumps(run()))
+    return pickle.loads(result.read_bytes())
 
 
 def _run_solutions() -> dict[str, Execution | Exception]:
-    runs = run_many(solution_notebooks(), answers_dir(), jobs=2)
+    return _picklable(run_many(solution_notebooks(), answers_dir(), jobs=2))
+
+
+def _run_instances() -> dict[tuple[str, int], Execution | Exception]:
+    runs = {}
+    with tempfile.TemporaryDirectory(prefix="no-reference-") as empty:
+        for instance in TEST_INSTANCES:
+            executed = run_many(solution_notebooks(), Path(empty), jobs=2, instance=instance)
+            runs |= {(name, instance): run for name, run in _picklable(executed).items()}
+    return runs
+
+
+def _picklable(runs: dict[str, Execution | Exception]) -> dict[str, Execution | Exception]:
     # An error is kept as its message: not every exception nbclient raises survives pickling.
     return {
         name: RuntimeError(f"{type(run).__name__}: {run}") if isinstance(run, Exception) else run

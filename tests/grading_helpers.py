@@ -17,17 +17,24 @@ def reference(notebook: str) -> dict[str, Any]:
     return copy.deepcopy(load_reference(notebook))
 
 
-def scores(notebook: str, answers: dict[str, Any]) -> dict[str, float]:
-    """Share of the points (0..1) each key earns; values are converted as save_answers would."""
+def scores(
+    notebook: str, answers: dict[str, Any], expected: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Share of the points (0..1) each key earns against `expected` (default: the public instance's
+    reference answers); values are converted as save_answers would."""
     plain = {key: to_plain(value, key) for key, value in answers.items()}
     specs = specs_for(notebook)
-    return {r.key: r.earned / r.points for r in grade_answers(specs, load_reference(notebook), plain)}
+    expected = load_reference(notebook) if expected is None else expected
+    return {r.key: r.earned / r.points for r in grade_answers(specs, expected, plain)}
 
 
-def messages(notebook: str, answers: dict[str, Any]) -> dict[str, str]:
-    """The message each key gets."""
+def messages(
+    notebook: str, answers: dict[str, Any], expected: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """The message each key gets against `expected` (default: the public instance's reference answers)."""
     plain = {key: to_plain(value, key) for key, value in answers.items()}
-    return {r.key: r.message for r in grade_answers(specs_for(notebook), load_reference(notebook), plain)}
+    expected = load_reference(notebook) if expected is None else expected
+    return {r.key: r.message for r in grade_answers(specs_for(notebook), expected, plain)}
 
 
 def variant(notebook: str, **changes: Any) -> dict[str, Any]:
