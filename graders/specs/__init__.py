@@ -1,6 +1,7 @@
 """Per-notebook grading specs: graders/specs/nbNN_topic.py holds SPECS for notebook NN_topic.
 
-It may also set CELL_TIMEOUT_SECONDS, the seconds one cell may run when the class is graded.
+It may also set CELL_TIMEOUT_SECONDS, the seconds one cell may run when the class is graded, and
+INSTANCE_FREE, the keys whose answers are the same on every problem instance (graders.instances).
 """
 
 import importlib
@@ -25,6 +26,11 @@ def specs_for(notebook: str) -> dict[str, Spec]:
 def cell_timeout_for(notebook: str) -> int:
     """Seconds one cell of `notebook` may run when graded: its spec module's, or the default."""
     return getattr(_spec_module(notebook), "CELL_TIMEOUT_SECONDS", DEFAULT_CELL_TIMEOUT_SECONDS)
+
+
+def instance_free_keys(notebook: str) -> frozenset[str]:
+    """The keys of `notebook` whose answer no problem instance changes (e.g. names of graph nodes)."""
+    return frozenset(getattr(_spec_module(notebook), "INSTANCE_FREE", ()))
 
 
 def _spec_module(notebook: str) -> ModuleType:
