@@ -14,7 +14,6 @@ from graders.build import Execution, run_many
 from graders.course import solution_notebooks
 from graders.paths import answers_dir
 
-
 # The hidden instances every notebook's tests also solve (graders.instances); 0 is the public one.
 TEST_INSTANCES = (1, 2)
 

@@ -59,5 +59,7 @@ def test_the_solution_solves_a_hidden_instance_where_the_public_answers_earn_not
     assert set(scores(notebook, hidden, expected=hidden).values()) == {1.0}
     public = load_reference(notebook)
     copied = scores(notebook, public, expected=hidden)
-    earned = sorted(key for key, share in copied.items() if share > 0 and key not in instance_free_keys(notebook))
+    earned = sorted(
+        key for key, share in copied.items() if share > 0 and key not in instance_free_keys(notebook)
+    )
     assert not earned, f"the public answers still earn {earned} on instance {number}: do they vary with it?"
