@@ -14,8 +14,22 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 setup: $(STAMP)
 
+# The pins (torch 2.13.0's wheels among them) are tested on this Python only (pyproject's requires-python):
+# another one is refused before anything is installed, and a .venv made by another Python is rebuilt.
+SUPPORTED_PYTHON := 3.11
+PYTHON_VERSION := import sys; print("%d.%d" % sys.version_info[:2])
+
 $(STAMP): pyproject.toml constraints.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	@found=$$($(PYTHON) -c '$(PYTHON_VERSION)' 2>/dev/null) || found="not found"; \
+	if [ "$$found" != "$(SUPPORTED_PYTHON)" ]; then \
+		echo "error: the course needs Python $(SUPPORTED_PYTHON), and PYTHON=$(PYTHON) is $$found:" \
+			"install Python $(SUPPORTED_PYTHON) or name it, e.g. make PYTHON=/usr/bin/python$(SUPPORTED_PYTHON)"; \
+		exit 2; fi
+	@if [ -e $(VENV) ] && [ "$$($(BIN)/python -c '$(PYTHON_VERSION)' 2>/dev/null)" != "$(SUPPORTED_PYTHON)" ]; then \
+		echo "note: $(VENV) is broken or made by another Python: removing it and building it again"; \
+		rm -rf $(VENV); fi
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -z "$$(ls $(VENV)/.installed-* 2>/dev/null)" || echo "note: pyproject.toml or constraints.txt changed: updating $(VENV)"
 	$(PIP) --extra-index-url $(TORCH_INDEX) torch==2.13.0
 	$(PIP) -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
