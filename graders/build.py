@@ -82,18 +82,50 @@ def execute(
 
 
 def generate_student(notebooks: list[Path], out_dir: Path) -> list[Path]:
-    """Student versions through nbgrader generate_assignment, written to out_dir/NN_topic.ipynb."""
+    """Student versions through nbgrader generate_assignment, written to out_dir/NN_topic.ipynb.
+
+    A notebook there that holds a student's work is kept, and a note says how to keep or discard it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="course-") as root:
         course = make_course_dir(Path(root), notebooks)
         for notebook in notebooks:
+            target = out_dir / notebook.name
+            work = student_work(target)
+            if work:
+                print(
+                    f"kept {target}, not regenerated: it holds {work}. To keep that work, move the file "
+                    f"elsewhere; to discard it, `git checkout {target}`; then run this again."
+                )
+                continue
             arguments = ["generate_assignment", notebook.stem, "--no-db", "--force"]
             run_nbgrader(arguments, course, course / "logs" / f"generate_assignment-{notebook.stem}.log")
-            target = out_dir / notebook.name
             shutil.copyfile(course / "release" / notebook.stem / notebook.name, target)
             written.append(target)
     return written
+
+
+# What nbgrader leaves in a task cell of a student version (nbgrader_config.py's code stub, and its
+# markdown one): a generated notebook has one in every task cell and no outputs.
+UNTOUCHED_TASK_MARKERS = ("raise NotImplementedError()", "YOUR ANSWER HERE")
+
+
+def student_work(notebook: Path) -> str:
+    """What in an existing student notebook shows someone worked in it ('' for a generated one)."""
+    if not notebook.exists():
+        return ""
+    try:
+        cells = nbformat.read(notebook, as_version=4).cells
+    except Exception:  # not a notebook we made: never overwrite what we cannot read
+        return "content that is not a generated notebook"
+    for cell in cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "a cell")
+        if cell.get("outputs") or cell.get("execution_count"):
+            return f"outputs of a run (cell {grade_id})"
+        is_task = cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+        if is_task and not any(marker in cell.source for marker in UNTOUCHED_TASK_MARKERS):
+            return f"a filled-in task (cell {grade_id})"
+    return ""
 
 
 def generate_answers(notebooks: list[Path], out_dir: Path, jobs: int) -> list[Path]:
