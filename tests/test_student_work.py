@@ -1,4 +1,4 @@
-"""No command a student is told to run overwrites their work: generated notebooks refreshed, worked ones kept."""
+"""No command a student runs overwrites their work: generated notebooks refreshed, worked ones kept."""
 
 import shutil
 from pathlib import Path
