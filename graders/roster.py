@@ -1,6 +1,7 @@
 """The class list: a CSV in `nbgrader db student import`'s columns (id, first_name, last_name, email)."""
 
 import csv
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,11 @@ ROSTER_FIELDS = ("first_name", "last_name", "email")
 
 # nbgrader's gradebook stores a student id in 128 characters.
 MAX_STUDENT_ID_CHARS = 128
+# Beside letters (any script, with their combining accents) and decimal digits: what LMS ids and e-mail
+# style logins hold. An id is printed in formgrader's pages, grades.csv and reports, so it must be a plain
+# word there: no markup, quotes, spaces or formula signs.
+STUDENT_ID_PUNCTUATION = "._@-"
+STUDENT_ID_CATEGORIES = ("Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd")
 
 
 class RosterError(ValueError):
@@ -27,7 +33,8 @@ class Student:
 
 
 def student_id_problem(student_id: str) -> str:
-    """What keeps a name from being a student id in the gradebook, the CSV and a folder ('' when nothing)."""
+    """What keeps a name from being a student id: a gradebook key, a folder and a plain word in every page
+    and file that prints it ('' when nothing)."""
     try:
         student_id.encode("utf-8")
     except UnicodeEncodeError:
@@ -42,7 +49,18 @@ def student_id_problem(student_id: str) -> str:
         return "holds a '/'"
     if len(student_id) > MAX_STUDENT_ID_CHARS:
         return f"is longer than {MAX_STUDENT_ID_CHARS} characters (nbgrader's limit)"
+    if odd := [character for character in student_id if not _plain(character)]:
+        return (
+            f"holds {', '.join(map(repr, dict.fromkeys(odd)))}: an id is letters, digits and "
+            f"{STUDENT_ID_PUNCTUATION} only"
+        )
+    if student_id.startswith("-"):
+        return "starts with '-'"
     return ""
+
+
+def _plain(character: str) -> bool:
+    return character in STUDENT_ID_PUNCTUATION or unicodedata.category(character) in STUDENT_ID_CATEGORIES
 
 
 def load_roster(path: Path) -> dict[str, Student]:

@@ -13,6 +13,8 @@ from pathlib import Path
 import jinja2
 
 from graders.grading import describe
+from graders.hidden_instances import fresh_instance_note
+from graders.instances import PUBLIC_INSTANCE
 from graders.roster import Student
 from graders.scoring import Submission
 
@@ -31,7 +33,11 @@ EXPORT_COLUMNS = [
     "score",
     "max_score",
 ]
-GRADES_COLUMNS = [*EXPORT_COLUMNS, "recomputed_score", "audit"]
+# `instance`: the problem instance the row was graded on (0 the public one; empty: nothing graded).
+GRADES_COLUMNS = [*EXPORT_COLUMNS, "instance", "recomputed_score", "audit"]
+# A spreadsheet evaluates a field that starts with one of these as a formula (=HYPERLINK(...) phones home,
+# quoting does not stop it): OWASP's advice is a leading single quote, which shows the field as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 WALK_IN = "submitted but is not on the roster"
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True
@@ -56,12 +62,16 @@ class Recorded:
 
 @dataclass(frozen=True)
 class Row:
-    """One student's result for one notebook: the answer file graded outside any kernel, and findings."""
+    """One student's result for one notebook: the answer file graded outside any kernel, and findings.
+
+    `instance` is the problem instance it was graded on (graders.hidden_instances), None if none was run.
+    """
 
     student: Student
     graded: Submission
     problems: tuple[str, ...] = ()
     recorded: Recorded | None = None
+    instance: int | None = None
 
     @property
     def notebook(self) -> str:
@@ -91,7 +101,8 @@ class Problem:
 
 def fast_path_row(submission: Submission, student: Student) -> Row:
     """The row of an answer file graded without nbgrader: its problem, if any, is the row's finding."""
-    return Row(student, submission, (submission.problem,) if submission.problem else ())
+    problems = (submission.problem,) if submission.problem else ()
+    return Row(student, submission, problems, instance=PUBLIC_INSTANCE)
 
 
 def flag_walk_ins(rows: Iterable[Row], roster: Mapping[str, Student] | None) -> list[Row]:
@@ -128,23 +139,30 @@ def csv_fields(row: Row) -> dict[str, str]:
         "late_submission_penalty": _number(recorded.late_penalty),
         "score": _number(row.score),
         "max_score": _number(recorded.max_score),
+        "instance": "" if row.instance is None else str(row.instance),
         "recomputed_score": _number(row.graded.score),
         "audit": "; ".join(row.problems),
     }
 
 
+def neutral(field: str) -> str:
+    """The field as a spreadsheet shows it as text: one that starts like a formula gets a leading quote."""
+    return "'" + field if field.startswith(FORMULA_STARTS) else field
+
+
 def write_grades_csv(rows: Iterable[Row], out: Path) -> None:
-    """grades.csv: one quoted line per row, so any student id or name survives."""
+    """grades.csv: one quoted line per row, so any student id or name survives, and no field is a formula."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.DictWriter(stream, fieldnames=GRADES_COLUMNS)
         writer.writeheader()
-        writer.writerows(csv_fields(row) for row in rows)
+        writer.writerows({name: neutral(value) for name, value in csv_fields(row).items()} for row in rows)
 
 
 def feedback_text(row: Row) -> str:
     """What one student reads about one notebook."""
     lines = [f"{row.notebook} — {row.student.id}: {_number(row.score)} / {_number(row.max_score)}"]
+    lines += [f"  {note}" for note in [instance_note(row)] if note]
     lines += [f"  {describe(result)}" for result in row.graded.results]
     return "\n".join(lines)
 
@@ -152,8 +170,18 @@ def feedback_text(row: Row) -> str:
 def feedback_html(row: Row) -> str:
     """The same feedback as a standalone, escaped HTML page."""
     return TEMPLATES.get_template("feedback.html.j2").render(
-        row=row, score=_number(row.score), max_score=_number(row.max_score), describe=describe
+        row=row,
+        score=_number(row.score),
+        max_score=_number(row.max_score),
+        describe=describe,
+        instance_note=instance_note(row),
     )
+
+
+def instance_note(row: Row) -> str:
+    """Why a student's numbers differ from their notebook's: the row was graded on a hidden instance."""
+    hidden = row.instance not in (None, PUBLIC_INSTANCE)
+    return fresh_instance_note(row.instance) if hidden else ""
 
 
 def write_feedback(rows: Iterable[Row], folder: Path) -> None:

@@ -20,6 +20,9 @@ REFUSED = {
     "line\nbreak": "holds control characters",
     "a/b": "holds a '/'",
     "x" * 200: "is longer than 128 characters",
+    "=1+2": "holds '=', '+': an id is letters, digits and ._@- only",
+    "<b>ada": "holds '<', '>': an id is letters, digits and ._@- only",
+    "-ada": "starts with '-'",
 }
 
 

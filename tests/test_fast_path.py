@@ -156,6 +156,7 @@ def test_cli_refuses_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixt
         ("id\nada\nada/grace\n", "roster.csv:3: student id 'ada/grace' holds a '/'"),
         ("id\n.hidden\n", "roster.csv:2: student id '.hidden' starts with '.'"),
         ("id\n" + "x" * 129 + "\n", "is longer than 128 characters"),
+        ('id\n"o\'brien, jr"\n', "roster.csv:2: student id 'o'brien, jr' holds \"'\", ',', ' '"),
     ],
 )
 def test_bad_roster_is_refused_with_its_line(
@@ -170,14 +171,18 @@ def test_bad_roster_is_refused_with_its_line(
 def test_roster_names_with_commas_and_quotes_reach_the_csv_quoted(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text(
-        'id,last_name,first_name\n"o\'brien, jr",Lovelace,"Ada ""the first"""\n', encoding="utf-8"
+        'id,last_name,first_name\no_brien,"Lovelace, jr","Ada ""the first"""\n', encoding="utf-8"
     )
     out, empty = tmp_path / "grades.csv", tmp_path / "empty"
     empty.mkdir()
     main(["grade", str(empty), "--roster", str(roster), "--out", str(out)])
     with out.open(newline="", encoding="utf-8") as stream:
         (row,) = [row for row in csv.DictReader(stream) if row["assignment"] == NOTEBOOK]
-    assert (row["student_id"], row["first_name"]) == ("o'brien, jr", 'Ada "the first"')
+    assert (row["student_id"], row["last_name"], row["first_name"]) == (
+        "o_brien",
+        "Lovelace, jr",
+        'Ada "the first"',
+    )
 
 
 def test_score_table_marks_problems_and_aligns(hostile_class: Path) -> None:

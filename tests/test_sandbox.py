@@ -219,8 +219,8 @@ def hostile_class(course: Path, submissions: Path, port: int) -> list[Pupil]:
             ("claims grade id 'test-x-grad-renamed'", "locked cell test-x-grad was deleted"),
         ),
         Pupil("m_adds_a_grade_cell", 7, ("claims grade id 'bonus'",)),
-        Pupil('o\'brien, "jr"', 7),
-        Pupil("star*[x]?..", 7),
+        # An id of letters from any script, digits and ._@- is graded like any other.
+        Pupil("zoë_o-brien@uni.example", 7),
     ]
 
 
@@ -229,6 +229,10 @@ REFUSED_IDS = {
     b"caf\xe9": "not valid UTF-8",
     b"line\nbreak": "control characters",
     b"x" * 200: "longer than 128 characters",
+    # Not a plain word: quotes, commas, glob characters or markup would reach pages and files that print it.
+    b'o\'brien, "jr"': "an id is letters, digits and ._@- only",
+    b"star*[x]?..": "an id is letters, digits and ._@- only",
+    b"<img src=x onerror=alert(1)>": "an id is letters, digits and ._@- only",
 }
 
 
@@ -398,9 +402,7 @@ def test_no_process_outlived_its_kernel(hostile: HostileRun) -> None:
     assert list(hostile.course.rglob("outlived.txt")) == []
 
 
-def test_odd_ids_get_a_quoted_row_or_a_refusal_naming_why(hostile: HostileRun) -> None:
-    raw = (hostile.course / "grades.csv").read_text(encoding="utf-8")
-    assert '"o\'brien, ""jr"""' in raw
+def test_odd_ids_get_a_refusal_naming_why(hostile: HostileRun) -> None:
     lines = hostile.report.splitlines()
     for name, reason in REFUSED_IDS.items():
         printable = repr(os.fsdecode(name))[1:-1]
@@ -446,5 +448,5 @@ def test_no_sandbox_is_explicit_and_said_in_the_report(tmp_path: Path) -> None:
 
 def test_the_fast_path_gives_odd_ids_the_rows_nbgrader_gave(hostile: HostileRun, tmp_path: Path) -> None:
     fast = fast_path_rows(hostile.course / "autograded", tmp_path / "fast.csv")
-    assert {'o\'brien, "jr"', "star*[x]?.."} <= set(fast)
+    assert "zoë_o-brien@uni.example" in fast
     assert_same_rows(fast, hostile.rows)
