@@ -281,3 +281,35 @@ def test_notebook_page_shows_its_plots_and_math_without_errors(
     # A table of contents whose every link lands on a heading of the page.
     toc = page.rendered["toc"]
     assert toc and all(entry["target"] for entry in toc), toc
+
+
+# A phone and a desktop: on both nothing is clipped and the page never scrolls sideways as a whole (a wide
+# line of code or a formula scrolls inside its own box), and no figure is squeezed below a legible width.
+VIEWPORT_WIDTHS = {"phone": 390, "desktop": 1280}
+LEGIBLE_FIGURE_PX = 576  # site.css: max(100%, 36rem)
+LAYOUT = """() => MathJax.startup.promise.then(() => ({
+    viewport: document.documentElement.clientWidth,
+    page: document.documentElement.scrollWidth,
+    clipped: [...document.querySelectorAll("body *")].filter((element) => {
+        const overflow = getComputedStyle(element).overflowX;
+        // MathJax's copy of each formula for screen readers is clipped on purpose.
+        return element.tagName !== "MJX-ASSISTIVE-MML" && element.scrollWidth > element.clientWidth + 1
+            && (overflow === "hidden" || overflow === "clip");
+    }).map((element) => `${element.tagName.toLowerCase()}.${element.className}`),
+    figures: [...document.querySelectorAll(".jp-OutputArea-output img")].filter((img) => img.width > 0)
+        .map((img) => ({shown: img.width, natural: img.naturalWidth / 2})),
+}))"""
+
+
+@pytest.mark.parametrize("device", VIEWPORT_WIDTHS)
+@pytest.mark.parametrize("page_name", ["index", *NOTEBOOKS])
+def test_pages_read_on_a_phone_and_a_desktop(browser: Any, site_url: str, page_name: str, device: str):
+    width = VIEWPORT_WIDTHS[device]
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    page.goto(site_url + f"{page_name}.html")
+    layout = page.evaluate(LAYOUT)
+    page.close()
+    assert layout["page"] <= layout["viewport"] == width, "the page scrolls sideways as a whole"
+    assert layout["clipped"] == [], "content cut off instead of scrolling in its box"
+    squeezed = [f for f in layout["figures"] if f["shown"] < min(f["natural"], LEGIBLE_FIGURE_PX) - 1]
+    assert squeezed == [], f"figures shrunk below a legible width on a {device}"
