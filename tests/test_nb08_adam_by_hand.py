@@ -1,4 +1,5 @@
-"""Notebook 08: the grader accepts legitimate forms of the answers and catches the typical mistakes.
+"""Notebook 08: the grader accepts legitimate forms of the answers and catches the typical mistakes,
+on the public instance and on a hidden one.
 
 Each mistaken answer is the notebook's hand-written Adam with one thing changed; torch.optim.Adam and a
 float32 copy are the legitimate variants.
@@ -9,12 +10,16 @@ import functools
 import numpy as np
 import pytest
 import torch
-from grading_helpers import TRAJECTORY_FORMS, messages, reference, scores, variant
+from grading_helpers import TRAJECTORY_FORMS, messages, reference, scores
+
+from graders.instances import PUBLIC_INSTANCE
+from graders.loader import loads_answers
+from graders.problems.nb08_adam_by_hand import GRADIENT_DECADES, adam_problem
 
 NOTEBOOK = "08_adam_by_hand"
-START, LEARNING_RATE, STEPS = (8.0, 8.0), 0.5, 100
+LEARNING_RATE, STEPS = 0.5, 100
 EPSILONS = (1e-8, 1e-3, 1.0)
-GRADIENT = (1e-6, 1e-3, 1.0, 1e3)
+LESSON_INSTANCES = range(8)
 
 
 def function_skewed(variable: torch.Tensor) -> torch.Tensor:
@@ -52,8 +57,14 @@ def adam_step(
 
 
 @functools.cache
-def run_adam(number_steps: int, dtype: torch.dtype = torch.float64, library: bool = False, **mistake):
-    x = torch.tensor(START, dtype=dtype, requires_grad=True)
+def run_adam(
+    start: tuple[float, ...],
+    number_steps: int,
+    dtype: torch.dtype = torch.float64,
+    library: bool = False,
+    **mistake,
+) -> tuple[torch.Tensor, ...]:
+    x = torch.tensor(start, dtype=dtype, requires_grad=True)
     optimizer = torch.optim.Adam([x], lr=LEARNING_RATE) if library else None
     state = {"step": 0, "m": torch.zeros_like(x), "s": torch.zeros_like(x)}
     points = []
@@ -71,33 +82,77 @@ def run_adam(number_steps: int, dtype: torch.dtype = torch.float64, library: boo
     return tuple(points)
 
 
-def eps_steps(**mistake) -> list[list[float]]:
+def eps_steps(gradient: list[float], **mistake) -> list[list[float]]:
     rows = []
     for eps in EPSILONS:
         x = torch.zeros(4, dtype=torch.float64)
-        adam_step(
-            x,
-            torch.tensor(GRADIENT, dtype=torch.float64),
-            {"step": 0, "m": 0.0, "s": 0.0},
-            1.0,
-            eps,
-            **mistake,
-        )
+        state = {"step": 0, "m": 0.0, "s": 0.0}
+        adam_step(x, torch.tensor(gradient, dtype=torch.float64), state, 1.0, eps, **mistake)
         rows.append((-x).tolist())
     return rows
 
 
-def first_step_ratio(corrected=None, uncorrected=None, origin=START) -> float:
-    start = np.asarray(origin)
-    corrected = run_adam(1)[0] if corrected is None else corrected
-    uncorrected = run_adam(1, bias_correction=False)[0] if uncorrected is None else uncorrected
-    return float(
-        np.linalg.norm(np.asarray(uncorrected) - start) / np.linalg.norm(np.asarray(corrected) - start)
-    )
+def first_step_ratio(start: tuple[float, ...], origin: tuple[float, ...] | None = None) -> float:
+    """‖first uncorrected step‖ / ‖first corrected step‖, both measured from origin (default: start)."""
+    origin = np.asarray(start if origin is None else origin)
+    corrected = np.asarray(run_adam(start, 1)[0])
+    uncorrected = np.asarray(run_adam(start, 1, bias_correction=False)[0])
+    return float(np.linalg.norm(uncorrected - origin) / np.linalg.norm(corrected - origin))
 
 
-def test_reference_scores_full_marks():
-    assert set(scores(NOTEBOOK, reference(NOTEBOOK)).values()) == {1.0}
+class Case:
+    """One instance: its problem, its reference answers, and grading against them."""
+
+    def __init__(self, number: int, expected: dict) -> None:
+        self.number, self.expected = number, expected
+        problem = adam_problem(number)
+        self.start, self.gradient = tuple(problem.start), problem.gradient
+
+    def scores(self, **answers) -> dict[str, float]:
+        return scores(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
+
+    def messages(self, **answers) -> dict[str, str]:
+        return messages(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
+
+
+@pytest.fixture(params=[PUBLIC_INSTANCE, 1], ids=["public instance", "instance 1"])
+def case(request: pytest.FixtureRequest) -> Case:
+    """The public instance against the committed answers, or hidden instance 1 against its own."""
+    if request.param == PUBLIC_INSTANCE:
+        return Case(PUBLIC_INSTANCE, reference(NOTEBOOK))
+    run = request.getfixturevalue("executed_instances")[NOTEBOOK, request.param]
+    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {request.param}: {run}"
+    return Case(request.param, loads_answers(run.answer_json))
+
+
+def test_the_public_instance_is_the_notebooks_problem_and_the_others_differ():
+    assert adam_problem(PUBLIC_INSTANCE) == ([8.0, 8.0], [1e-6, 1e-3, 1.0, 1e3])
+    starts = {tuple(adam_problem(number).start) for number in LESSON_INSTANCES}
+    assert len(starts) == len(LESSON_INSTANCES)
+
+
+@pytest.mark.parametrize("number", LESSON_INSTANCES)
+def test_every_instance_teaches_the_same_lesson(number):
+    problem = adam_problem(number)
+    start = tuple(problem.start)
+    # The start is well inside the plotted ±12, every gradient component nonzero (a sign step moves both).
+    assert all(4 <= abs(value) <= 10 for value in start)
+    first = np.asarray(run_adam(start, 1)[0]) - np.asarray(start)
+    assert np.allclose(np.abs(first), LEARNING_RATE)
+    # 100 steps end near the minimum, as on the public instance.
+    assert np.linalg.norm(np.asarray(run_adam(start, STEPS)[-1])) < 0.05 * np.linalg.norm(start)
+    # One gradient coordinate in each decade: ε = 1e-8 normalises them all, 1e-3 the last two and 1 only the
+    # last, and the coordinate as large as ε is in between.
+    for value, decade in zip(problem.gradient, GRADIENT_DECADES, strict=True):
+        assert 10.0**decade <= value < 10.0 ** (decade + 1)
+    rows = np.array(eps_steps(problem.gradient))
+    assert rows[0].min() > 0.99
+    assert rows[1, 0] < 0.01 and 0.1 < rows[1, 1] < 0.9 and rows[1, 2:].min() > 0.99
+    assert rows[2, :2].max() < 0.01 and 0.1 < rows[2, 2] < 0.9 and rows[2, 3] > 0.99
+
+
+def test_the_reference_scores_full_marks(case):
+    assert set(case.scores().values()) == {1.0}
 
 
 @pytest.mark.parametrize(
@@ -108,19 +163,16 @@ def test_reference_scores_full_marks():
         pytest.param({"dtype": torch.float32, "library": True}, id="float32 torch.optim.Adam"),
     ],
 )
-def test_legitimate_adam_paths_score_full_marks(options):
-    answers = variant(NOTEBOOK, adam_path=list(run_adam(STEPS, **options)))
-    assert scores(NOTEBOOK, answers)["adam_path"] == 1.0
+def test_legitimate_adam_paths_score_full_marks(case, options):
+    assert case.scores(adam_path=list(run_adam(case.start, STEPS, **options)))["adam_path"] == 1.0
 
 
 @pytest.mark.parametrize("convert", TRAJECTORY_FORMS)
-def test_legitimate_forms_of_the_paths_score_full_marks(convert):
-    answers = variant(
-        NOTEBOOK,
-        adam_path=convert(list(run_adam(STEPS))),
-        uncorrected_path=convert(list(run_adam(20, bias_correction=False))),
+def test_legitimate_forms_of_the_paths_score_full_marks(case, convert):
+    got = case.scores(
+        adam_path=convert(list(run_adam(case.start, STEPS))),
+        uncorrected_path=convert(list(run_adam(case.start, 20, bias_correction=False))),
     )
-    got = scores(NOTEBOOK, answers)
     assert (got["adam_path"], got["uncorrected_path"]) == (1.0, 1.0)
 
 
@@ -133,85 +185,85 @@ def test_legitimate_forms_of_the_paths_score_full_marks(convert):
         pytest.param({"step_from_zero": True}, id="exponent k + 1"),
     ],
 )
-def test_mistaken_adam_paths_fail_from_the_first_steps(mistake):
-    answers = variant(NOTEBOOK, adam_path=list(run_adam(STEPS, **mistake)))
-    assert scores(NOTEBOOK, answers)["adam_path"] < 0.1
-    said = messages(NOTEBOOK, answers)["adam_path"]
+def test_mistaken_adam_paths_fail_from_the_first_steps(case, mistake):
+    path = list(run_adam(case.start, STEPS, **mistake))
+    assert case.scores(adam_path=path)["adam_path"] < 0.1
+    said = case.messages(adam_path=path)["adam_path"]
     assert "first difference at step" in said and "1 − β₁^k" in said
 
 
-def test_eps_inside_the_square_root_is_invisible_on_the_bowl_but_caught_by_eps_steps():
+def test_eps_inside_the_square_root_is_invisible_on_the_bowl_but_caught_by_eps_steps(case):
     # Its gradients are far above √ε = 1e-4 on the bowl: the path cannot tell, so task 3 asks.
-    assert (
-        scores(NOTEBOOK, variant(NOTEBOOK, adam_path=list(run_adam(STEPS, eps_inside=True))))["adam_path"]
-        == 1
-    )
-    answers = variant(NOTEBOOK, eps_steps=eps_steps(eps_inside=True))
-    assert scores(NOTEBOOK, answers)["eps_steps"] == 0.0
-    assert "outside the square root" in messages(NOTEBOOK, answers)["eps_steps"]
+    assert case.scores(adam_path=list(run_adam(case.start, STEPS, eps_inside=True)))["adam_path"] == 1
+    mistaken = eps_steps(case.gradient, eps_inside=True)
+    assert case.scores(eps_steps=mistaken)["eps_steps"] == 0.0
+    assert "outside the square root" in case.messages(eps_steps=mistaken)["eps_steps"]
 
 
-def test_the_uncorrected_path_with_the_correction_fails():
-    answers = variant(NOTEBOOK, uncorrected_path=list(run_adam(20)))
-    assert scores(NOTEBOOK, answers)["uncorrected_path"] == 0.0
-    assert "without dividing by 1 − β^k" in messages(NOTEBOOK, answers)["uncorrected_path"]
+def test_the_uncorrected_path_with_the_correction_fails(case):
+    path = list(run_adam(case.start, 20))
+    assert case.scores(uncorrected_path=path)["uncorrected_path"] == 0.0
+    assert "without dividing by 1 − β^k" in case.messages(uncorrected_path=path)["uncorrected_path"]
 
 
-def test_an_uncorrected_path_of_the_wrong_length_fails_and_says_so():
-    answers = variant(NOTEBOOK, uncorrected_path=list(run_adam(STEPS, bias_correction=False)))
-    assert scores(NOTEBOOK, answers)["uncorrected_path"] < 1.0
-    assert "you recorded 100 steps, expected 20" in messages(NOTEBOOK, answers)["uncorrected_path"]
+def test_an_uncorrected_path_of_the_wrong_length_fails_and_says_so(case):
+    path = list(run_adam(case.start, STEPS, bias_correction=False))
+    assert case.scores(uncorrected_path=path)["uncorrected_path"] < 1.0
+    assert "you recorded 100 steps, expected 20" in case.messages(uncorrected_path=path)["uncorrected_path"]
 
 
 @pytest.mark.parametrize(
-    "value",
+    "form",
     [
-        pytest.param(first_step_ratio(), id="recomputed"),
-        pytest.param(0.1 / 0.001**0.5, id="closed form"),
-        pytest.param(np.float32(first_step_ratio()), id="float32"),
-        pytest.param(torch.tensor(first_step_ratio()), id="tensor"),
+        pytest.param(lambda ratio: ratio, id="recomputed"),
+        pytest.param(lambda ratio: 0.1 / 0.001**0.5, id="closed form"),
+        pytest.param(np.float32, id="float32"),
+        pytest.param(torch.tensor, id="tensor"),
     ],
 )
-def test_legitimate_first_step_ratios_score_full_marks(value):
-    assert scores(NOTEBOOK, variant(NOTEBOOK, first_step_ratio=value))["first_step_ratio"] == 1.0
+def test_legitimate_first_step_ratios_score_full_marks(case, form):
+    value = form(first_step_ratio(case.start))
+    assert case.scores(first_step_ratio=value)["first_step_ratio"] == 1.0
 
 
 @pytest.mark.parametrize(
-    "value",
+    "mistake",
     [
-        pytest.param(1 / first_step_ratio(), id="inverted"),
-        pytest.param(first_step_ratio(origin=(0.0, 0.0)), id="lengths measured from the origin"),
-        pytest.param(1.0, id="no difference"),
+        pytest.param(lambda start: 1 / first_step_ratio(start), id="inverted"),
+        pytest.param(lambda start: first_step_ratio(start, origin=(0.0, 0.0)), id="measured from the origin"),
+        pytest.param(lambda start: 1.0, id="no difference"),
     ],
 )
-def test_mistaken_first_step_ratios_fail_and_show_the_expected_ratio(value):
-    # kinds.diagnose finds "a constant factor" for any single number, so the message shows the expected
-    # value rather than the spec's hint.
-    answers = variant(NOTEBOOK, first_step_ratio=value)
-    assert scores(NOTEBOOK, answers)["first_step_ratio"] == 0.0
-    assert "expected 3.16228" in messages(NOTEBOOK, answers)["first_step_ratio"]
+def test_mistaken_first_step_ratios_fail(case, mistake):
+    value = mistake(case.start)
+    assert case.scores(first_step_ratio=value)["first_step_ratio"] == 0.0
+    assert "START" in case.messages(first_step_ratio=value)["first_step_ratio"]
 
 
 @pytest.mark.parametrize(
-    "value",
+    "form",
     [
-        pytest.param(eps_steps(), id="recomputed"),
-        pytest.param([[g / (g + eps) for g in GRADIENT] for eps in EPSILONS], id="closed form g/(|g| + ε)"),
-        pytest.param(torch.tensor(eps_steps(), dtype=torch.float32), id="float32 tensor"),
-        pytest.param(np.array(eps_steps()), id="array"),
+        pytest.param(lambda rows, gradient: rows, id="recomputed"),
+        pytest.param(
+            lambda rows, gradient: [[g / (g + eps) for g in gradient] for eps in EPSILONS],
+            id="closed form g/(|g| + ε)",
+        ),
+        pytest.param(lambda rows, gradient: torch.tensor(rows, dtype=torch.float32), id="float32 tensor"),
+        pytest.param(lambda rows, gradient: np.array(rows), id="array"),
     ],
 )
-def test_legitimate_eps_steps_score_full_marks(value):
-    assert scores(NOTEBOOK, variant(NOTEBOOK, eps_steps=value))["eps_steps"] == 1.0
+def test_legitimate_eps_steps_score_full_marks(case, form):
+    value = form(eps_steps(case.gradient), case.gradient)
+    assert case.scores(eps_steps=value)["eps_steps"] == 1.0
 
 
-def test_the_new_x_instead_of_the_step_is_diagnosed_as_a_sign_error():
-    answers = variant(NOTEBOOK, eps_steps=(-np.array(eps_steps())).tolist())
-    assert scores(NOTEBOOK, answers)["eps_steps"] == 0.0
-    assert "sign is flipped" in messages(NOTEBOOK, answers)["eps_steps"]
+def test_the_new_x_instead_of_the_step_is_diagnosed_as_a_sign_error(case):
+    value = (-np.array(eps_steps(case.gradient))).tolist()
+    assert case.scores(eps_steps=value)["eps_steps"] == 0.0
+    assert "sign is flipped" in case.messages(eps_steps=value)["eps_steps"]
 
 
-def test_eps_steps_transposed_are_named():
-    answers = variant(NOTEBOOK, eps_steps=np.array(eps_steps()).T)
-    assert scores(NOTEBOOK, answers)["eps_steps"] == 0.0
-    assert "wrong shape" in messages(NOTEBOOK, answers)["eps_steps"]
+def test_eps_steps_transposed_are_named(case):
+    value = np.array(eps_steps(case.gradient)).T
+    assert case.scores(eps_steps=value)["eps_steps"] == 0.0
+    assert "wrong shape" in case.messages(eps_steps=value)["eps_steps"]

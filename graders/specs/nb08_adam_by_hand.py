@@ -13,27 +13,28 @@ SPECS = {
         kinds.trajectory,
         3,
         CLOSE,
-        "m = β₁m + (1 − β₁)g, s = β₂s + (1 − β₂)g², divided by 1 − β₁^k and 1 − β₂^k with k counted from 1, "
-        "then x -= lr·m̂/(√ŝ + ε): ε outside the square root",
+        "Does β₁ average the gradient and β₂ its square, are m and s divided by 1 − β₁^k and 1 − β₂^k with "
+        "k = 1 at the first step, and is the step divided by the square root of ŝ, with ε added outside it?",
     ),
     "uncorrected_path": Spec(
         kinds.trajectory,
         2,
         CLOSE,
-        "run_adam(20, bias_correction=False): the same moments, used without dividing by 1 − β^k",
+        "Are these the same moments used without dividing by 1 − β^k, recorded for 20 steps?",
     ),
     "first_step_ratio": Spec(
         kinds.scalar,
         1,
         CLOSE,
-        "‖uncorrected_path[0] − START‖ / ‖adam_path[0] − START‖: the uncorrected step is the longer one, "
-        "about (1 − β₁)/√(1 − β₂)",
+        "Which first step is the longer one, and are both lengths measured from START?",
     ),
     "eps_steps": Spec(
         kinds.array,
         2,
         CLOSE,
-        "one row per ε, x_before − x_after after one adam_step from 0 with lr=1: it is g/(|g| + ε), "
-        "with ε added outside the square root",
+        "Is each row how far x moved (x_before − x_after, not the new x) after one step from 0 with "
+        "α = 1, and is ε added outside the square root?",
     ),
 }
+# The first uncorrected step is (1 − β₁)/√(1 − β₂) times the corrected one from every start.
+INSTANCE_FREE = frozenset({"first_step_ratio"})
