@@ -67,7 +67,7 @@ class InertOutputs(NbGraderPreprocessor):
         if "attachments" in cell:
             cell.attachments = self.inert_attachments(cell.attachments)
             if not cell.attachments:
-                del cell.attachments
+                del cell["attachments"]
         if cell.cell_type == "markdown":
             cell.source = self.inert_markdown(cell.source, cell.get("attachments", {}))
         return cell, resources
