@@ -5,24 +5,23 @@ the kernel left; the audit recomputes that score independently from the gradeboo
 nbgrader stored it, and reads the notebook's own record for signs that the run was not what it seems.
 """
 
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 
+from graders.dump_record import DumpFacts, dump_facts, file_sha256
 from graders.preprocessors import cell_grade_id
 from graders.saving import find_answer_file
 from graders.scoring import Submission, grade_answer_file
 from graders.tolerances import SCORE_AGREEMENT
 
-# What graders.notebook.dump_answers prints when it has written the answer file.
-DUMP_REPORT = re.compile(r"^saved \d+ of \d+ answers to ", re.MULTILINE)
-DUMP_CALL = "dump_answers("
 # The error nbgrader's Execute records for a cell that ran past its timeout (Execute.error_on_timeout).
 TIMEOUT_ERROR = "CellTimeoutError"
+NOT_ITS_OWN = "so the graded answer file is not the notebook's own"
 
 
 @dataclass(frozen=True)
@@ -34,11 +33,21 @@ class Audit:
 
 
 def audit_autograded(
-    folder: Path, notebook: str, nbgrader_score: float, release: Path, submitted: Path
+    folder: Path,
+    notebook: str,
+    nbgrader_score: float,
+    release: Path,
+    submitted: Path,
+    reference: Mapping[str, Any] | None = None,
+    dump: DumpFacts | None = None,
 ) -> Audit:
-    """Recompute the score of the answer file in `folder` and check the autograded notebook there."""
+    """Recompute the score of the answer file in `folder` against `reference` (the instance's the
+    submission was graded on; default the public one) and check the autograded notebook there.
+
+    `dump` is what ScoreOutsideKernel read of the dump cell; without it, it is read from the notebook.
+    """
     answer_file = find_answer_file(folder, notebook)
-    recomputed = grade_answer_file(notebook, answer_file)
+    recomputed = grade_answer_file(notebook, answer_file, reference)
     findings = []
     if not answer_file.is_file() or answer_file.is_symlink():
         findings.append("the notebook saved no answer file")
@@ -50,25 +59,26 @@ def audit_autograded(
             " (was the gradebook changed by hand?)"
         )
     autograded = nbformat.read(folder / f"{notebook}.ipynb", as_version=4)
-    findings += dump_findings(autograded)
+    findings += dump_findings(dump or dump_facts(autograded), file_sha256(answer_file))
     findings += cell_findings(autograded)
     findings += locked_cell_findings(release, submitted)
     return Audit(recomputed, findings)
 
 
-def dump_findings(autograded: NotebookNode) -> list[str]:
-    """The answer file is trustworthy only if the (restored) dump cell ran cleanly and said it saved."""
-    dump_cells = [cell for cell in _code_cells(autograded) if _is_locked(cell) and DUMP_CALL in cell.source]
-    for cell in dump_cells:
-        errors = [output for output in cell.outputs if output.output_type == "error"]
-        # stdout alone: a warning on stderr may be flushed between the words of the report line.
-        printed = "".join(output.text for output in cell.outputs if output.get("name") == "stdout")
-        if errors:
-            return [
-                f"the dump cell failed ({errors[0].ename}), so the graded answer file is not the notebook's"
-            ]
-        if not DUMP_REPORT.search(printed):
-            return ["the dump cell did not save the answers, so the graded answer file is not the notebook's"]
+def dump_findings(facts: DumpFacts, answer_sha256: str) -> list[str]:
+    """The answer file is the notebook's own only if the locked dump cell ran cleanly, left its record,
+    and the graded file is the one that record describes."""
+    if facts.cells == 0:
+        return [f"the notebook has no dump cell (deleted?), {NOT_ITS_OWN}"]
+    if facts.error:
+        return [f"the dump cell failed ({facts.error}), {NOT_ITS_OWN}"]
+    if not facts.sha256:
+        return [
+            "the dump cell did not save the answers (no record of a dump: replaced, skipped or only"
+            f" printed its line), {NOT_ITS_OWN}"
+        ]
+    if answer_sha256 and answer_sha256 != facts.sha256:
+        return [f"the answer file differs from the one the dump cell wrote (rewritten later?), {NOT_ITS_OWN}"]
     return []
 
 
@@ -112,14 +122,12 @@ def locked_cell_findings(release: Path, submitted: Path) -> list[str]:
             continue
         grade_id = cell_grade_id(cell)
         if grade_id not in theirs:
-            findings.append(f"locked cell {grade_id} was deleted (nbgrader restored it)")
+            # nbgrader puts back graded cells only; any other deleted locked cell did not run.
+            restored = "nbgrader restored it" if cell.metadata.nbgrader.get("grade") else "not run"
+            findings.append(f"locked cell {grade_id} was deleted ({restored})")
         elif theirs[grade_id] != cell.source:
             findings.append(f"locked cell {grade_id} was edited (nbgrader restored it)")
     return findings
-
-
-def _code_cells(notebook: NotebookNode) -> Iterator[NotebookNode]:
-    return (cell for cell in notebook.cells if cell.cell_type == "code")
 
 
 def _labelled_code_cells(notebook: NotebookNode) -> Iterator[tuple[str, NotebookNode]]:

@@ -52,12 +52,14 @@ def run_nbgrader(
     log: Path,
     timeout: float | None = None,
     jupyter_dir: Path | None = None,
+    environment: dict[str, str] | None = None,
 ) -> None:
     """Run `nbgrader ARGUMENTS` in a course directory, output to `log`; raise NbgraderError if it fails.
 
     Output goes to a file, not a pipe: a process the student's kernel spawned could hold a pipe open forever.
     A run past `timeout` is killed (its kernel dies with it, see graders.sandbox) and raises TimeoutExpired.
     nbgrader also dies with this process, so a killed grader leaves none running in its scratch course.
+    `environment` adds variables for nbgrader and its kernel (the sandbox passes only a listed few).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     # The child sets its own death signal before it execs nbgrader: a preexec_fn would run Python between
@@ -67,7 +69,7 @@ def run_nbgrader(
         result = subprocess.run(
             command,
             cwd=course,
-            env=nbgrader_env(jupyter_dir),
+            env=nbgrader_env(jupyter_dir) | (environment or {}),
             stdout=stream,
             stderr=subprocess.STDOUT,
             timeout=timeout,

@@ -6,6 +6,7 @@ NotImplementedError, say what to do instead of showing a traceback.
 """
 
 import contextlib
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
@@ -14,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from graders.dump_record import DUMP_MIME, dump_record
 from graders.grading import KeyResult, ReferenceUnavailable, describe, grade_answers, load_reference, total
-from graders.loader import AnswerFileError, load_answers
+from graders.loader import AnswerFileError, Rejected, load_answers
 from graders.saving import answer_file, collect_answers, find_answer_file, save_answers, to_plain
 from graders.specs import specs_for
 
@@ -44,8 +46,16 @@ def check(notebook: str, **answers: Any) -> None:
     except ReferenceUnavailable:
         print(f"(no reference answers here: {', '.join(answers)} will be checked when you submit)")
         return
-    plain = {key: to_plain(value, key) for key, value in answers.items()}
-    for result in grade_answers(specs_for(notebook), reference, plain, keys=answers):
+    plain, unusable = _storable(answers)
+    for key in answers:
+        if key in unusable:
+            print(f"{RED}✗ {key}: {unusable[key]}{RESET}")
+            continue
+        try:
+            (result,) = grade_answers(specs_for(notebook), reference, plain, keys=[key])
+        except Exception as error:  # a value no comparison expected: say so, never a traceback
+            print(f"{RED}✗ {key}: cannot be checked ({type(error).__name__}: {error}){RESET}")
+            continue
         print(f"{GREEN if result.passed else RED}{describe(result)}{RESET}")
 
 
@@ -58,32 +68,130 @@ def tensor_like(value: Any, like: Any) -> Any:
 
 
 def dump_answers(notebook: str, namespace: Mapping[str, Any]) -> None:
-    """Save every answer variable the notebook defines to NN_name.answer.json and say what is missing."""
+    """Save every answer variable the notebook defines to NN_name.answer.json and say what is missing.
+
+    Beside the printed line it displays a record of what it wrote (graders.dump_record), which the
+    class grader compares with the file it grades.
+    """
     keys = list(specs_for(notebook))
-    answers = collect_answers(namespace, keys)
+    answers, unusable = _storable(collect_answers(namespace, keys))
     path = save_answers(answers, answer_file(notebook))
-    missing = [key for key in keys if key not in answers]
-    print(
+    missing = [key for key in keys if key not in answers and key not in unusable]
+    line = (
         f"saved {len(answers)} of {len(keys)} answers to {path}"
         + (f"; missing: {', '.join(missing)}" if missing else "")
+        + "".join(f"; not saved: {problem}" for problem in unusable.values())
     )
+    shell = _shell()
+    if shell is None:
+        print(line)
+        return
+    from IPython.display import publish_display_data  # only inside a kernel
+
+    publish_display_data({"text/plain": line, DUMP_MIME: dump_record(path, list(answers))})
+
+
+# What a graded cell says about a key whose value in the kernel is not the one in the answer file.
+STALE = "your answer file is older than your work: run *Save your answers* again"
 
 
 def grade(notebook: str, *keys: str) -> Points:
     """A graded test cell: score keys of the notebook's answer file, print why, return the points earned.
 
-    nbgrader reads the returned number as the cell's partial credit.
+    nbgrader reads the returned number as the cell's partial credit. Under nbgrader Validate, the keys
+    still to do are written to stderr, which Validate shows instead of "Partial credit".
     """
     specs = specs_for(notebook)
+    possible = sum(specs[key].points for key in keys)
+    stale = _stale_keys(notebook, keys)
     try:
         with _quiet():
             results = _grade_dumped(notebook, keys)
     except ReferenceUnavailable as missing:
         print(f"not graded here ({missing}): your instructor grades this cell")
-        return Points(0.0, sum(specs[key].points for key in keys))
+        return _unchecked(notebook, keys, stale, possible)
     for result in results:
-        print(describe(result))
-    return Points(*total(results))
+        print(f"✗ {result.key}: {STALE}" if result.key in stale else describe(result))
+    earned = total(results)[0]
+    if _validating() and earned < possible:
+        unfinished = [
+            f"✗ {result.key}: {STALE}" if result.key in stale else _to_do(result) for result in results
+        ]
+        print("\n".join(line for line in unfinished if line), file=sys.stderr)
+    return Points(earned, possible)
+
+
+def _unchecked(notebook: str, keys: tuple[str, ...], stale: list[str], possible: float) -> Points:
+    """Without reference answers: under Validate, full points when every key is saved and fresh (the
+    instructor checks the values), else the keys still to do on stderr; otherwise 0 (not graded here)."""
+    if not _validating():
+        return Points(0.0, possible)
+    try:
+        saved = load_answers(find_answer_file(Path.cwd(), notebook))
+    except AnswerFileError:
+        saved = {}
+    to_do = [f"✗ {key}: {STALE}" for key in stale]
+    to_do += [_to_do(KeyResult(key, 0.0, 0.0, "missing")) for key in keys if key not in saved]
+    if to_do:
+        print("\n".join(to_do), file=sys.stderr)
+        return Points(0.0, possible)
+    return Points(possible, possible)
+
+
+def _to_do(result: KeyResult) -> str:
+    """A key that still needs work, as Validate lists it: a missing one names its task."""
+    if result.passed:
+        return ""
+    if result.message.startswith("missing"):
+        return f"✗ {result.key}: still to do: its task cell has not defined {result.key}"
+    return describe(result)
+
+
+def _validating() -> bool:
+    """nbgrader Validate is running this notebook (it sets NBGRADER_EXECUTION for the kernel)."""
+    return os.environ.get("NBGRADER_EXECUTION") == "validate"
+
+
+def _stale_keys(notebook: str, keys: tuple[str, ...]) -> list[str]:
+    """Keys whose value in the kernel differs from the answer file's (or that the file lacks)."""
+    shell = _shell()
+    if shell is None:
+        return []
+    try:
+        saved = load_answers(find_answer_file(Path.cwd(), notebook))
+    except AnswerFileError:
+        saved = {}
+    stale = []
+    for key in keys:
+        if key not in shell.user_ns or isinstance(saved.get(key), Rejected):
+            continue
+        try:
+            current = to_plain(shell.user_ns[key], key)
+        except TypeError:
+            continue  # the dump said it could not save this one
+        if key not in saved or not _same(saved[key], current):
+            stale.append(key)
+    return stale
+
+
+def _same(saved: Any, current: Any) -> bool:
+    """Whether a value read back from the answer file is the one in the kernel, NaN equal to NaN."""
+    if isinstance(saved, np.ndarray) or isinstance(current, np.ndarray):
+        try:
+            first, second = np.asarray(saved), np.asarray(current)
+        except ValueError:  # a ragged list beside an array: not the same value
+            return False
+        if first.shape != second.shape:
+            return False
+        numeric = first.dtype.kind in "fc" and second.dtype.kind in "fc"
+        return bool(np.array_equal(first, second, equal_nan=numeric))
+    if isinstance(saved, list | tuple) and isinstance(current, list | tuple):
+        return len(saved) == len(current) and all(map(_same, saved, current))
+    if isinstance(saved, dict) and isinstance(current, dict):
+        return saved.keys() == current.keys() and all(_same(saved[key], current[key]) for key in saved)
+    if isinstance(saved, float) and isinstance(current, float) and saved != saved and current != current:
+        return True
+    return bool(saved == current)
 
 
 def _grade_dumped(notebook: str, keys: tuple[str, ...]) -> list[KeyResult]:
@@ -125,9 +233,25 @@ def _unwritten(tb: Any) -> str:
     return "this task is not done yet" if name == "<module>" else f"`{name}` is not written yet: in its cell"
 
 
-def _install_explanations() -> None:
+def _storable(answers: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers an answer file can hold, and for each other key why not (it is never a traceback)."""
+    plain, unusable = {}, {}
+    for key, value in answers.items():
+        try:
+            plain[key] = to_plain(value, key)
+        except TypeError as problem:
+            unusable[key] = str(problem)
+    return plain, unusable
+
+
+def _shell() -> Any:
+    """The IPython shell running this code, or None outside a kernel."""
     ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
+    return ipython.get_ipython() if ipython is not None else None
+
+
+def _install_explanations() -> None:
+    shell = _shell()
     if shell is not None:
         shell.set_custom_exc((NameError, NotImplementedError), _explain)
 

@@ -17,7 +17,11 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
+from graders.dump_record import dump_facts
 from graders.grading import KeyResult, describe, total
+from graders.hidden_instances import fresh_instance_note
+from graders.instances import PUBLIC_INSTANCE
+from graders.loader import load_answers
 from graders.saving import find_answer_file
 from graders.scoring import grade_answer_file
 
@@ -64,18 +68,33 @@ class ForgetUnknownCells(NbGraderPreprocessor):
 
 
 class ScoreOutsideKernel(NbGraderPreprocessor):
-    """After Execute: each graded cell's output becomes its score, computed here from the answer file."""
+    """After Execute: each graded cell's output becomes its score, computed here from the answer file.
+
+    The class grader passes the reference of the submission's instance, and a file outside the kernel's
+    folder for the dump cell's record (graders.dump_record), read here before any later preprocessor
+    drops output types it does not know.
+    """
+
+    reference_file = Unicode("", help="reference answers to grade against ('': the public answers/)").tag(
+        config=True
+    )
+    instance = Integer(0, help="the problem instance the kernel solved (0: the public one)").tag(config=True)
+    dump_file = Unicode("", help="JSON file for the dump cell's facts ('': none)").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         notebook = resources["nbgrader"]["notebook"]
         folder = Path(resources["metadata"]["path"])
-        results = {
-            result.key: result
-            for result in grade_answer_file(notebook, find_answer_file(folder, notebook)).results
-        }
+        if self.dump_file:
+            Path(self.dump_file).write_text(dump_facts(nb).to_json(), encoding="utf-8")
+        reference = load_answers(self.reference_file) if self.reference_file else None
+        graded = grade_answer_file(notebook, find_answer_file(folder, notebook), reference)
+        results = {result.key: result for result in graded.results}
+        # The first graded cell tells the student why the numbers differ from their notebook's.
+        note = f"{fresh_instance_note(self.instance)}\n" if self.instance != PUBLIC_INSTANCE else ""
         for cell in nb.cells:
             if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
                 cell.outputs = score_outputs([results[key] for key in graded_keys(cell.source)], cell)
+                cell.outputs[0].text, note = note + cell.outputs[0].text, ""
         return nb, resources
 
 

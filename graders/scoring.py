@@ -5,9 +5,10 @@ Both grading paths score with grade_answer_file: the fast path on a folder of an
 path on what each kernel left, outside the kernel.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from graders.grading import KeyResult, grade_answers, load_reference, total
 from graders.loader import TORCH_TENSOR_MESSAGE, AnswerFileError, Rejected, load_answers
@@ -33,13 +34,14 @@ class Submission:
         return total(self.results)[1]
 
 
-def grade_answer_file(notebook: str, path: Path) -> Submission:
-    """Grade one answer file; an unreadable file scores 0 on every key and names why, refused values too."""
+def grade_answer_file(notebook: str, path: Path, reference: Mapping[str, Any] | None = None) -> Submission:
+    """Grade one answer file against `reference` (default: the public instance's); an unreadable file
+    scores 0 on every key and names why, refused values too."""
     student = path.parent.parent.name
     specs = specs_for(notebook)
     try:
         answers = load_answers(path)
-        results = grade_answers(specs, load_reference(notebook), answers)
+        results = grade_answers(specs, load_reference(notebook) if reference is None else reference, answers)
     except AnswerFileError as error:
         return all_zero(student, notebook, f"answer file unusable: {error}", str(error))
     except Exception as error:  # a grader bug on one file must not stop the class

@@ -11,11 +11,13 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from graders.collect import ZIP_FILE_PATTERN
 from graders.course import NBGRADER_CONFIG
+from graders.hidden_instances import DEFAULT_POOL
 from graders.sandbox import MEMORY_LIMIT_BYTES, Limits
 
 
 class ClassGrader(Configurable):
-    """The class grader's settings; every one has a command-line flag of the same name."""
+    """The class grader's settings; every one but the secret has a command-line flag of the same name
+    (a command line shows in `ps`)."""
 
     jobs = Integer(2, help="submissions autograded at once").tag(config=True)
     cell_timeout = Integer(0, help="seconds per cell; 0: the notebook's own").tag(config=True)
@@ -29,6 +31,12 @@ class ClassGrader(Configurable):
         config=True
     )
     workers = Integer(0, help="local Dask worker processes that grade (0: jobs threads)").tag(config=True)
+    instances = Integer(
+        DEFAULT_POOL, help="hidden instances per notebook, one per student (0: all on the public one)"
+    ).tag(config=True)
+    instance_secret = Unicode(
+        "", help="secret that picks each student's instance ('': one kept in <course>/grading/)"
+    ).tag(config=True)
 
     @property
     def limits(self) -> Limits:
