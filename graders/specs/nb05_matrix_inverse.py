@@ -4,43 +4,49 @@ from graders import kinds
 from graders.grading import Spec
 from graders.tolerances import CLOSE, EXACT, ROUNDING_RESIDUAL
 
+# ‖A X_learned − I‖_F ends at rounding level on every instance, so its point does not depend on the instance.
+INSTANCE_FREE = frozenset({"inverse_residual"})
+
 SPECS = {
     "inverse_grad": Spec(
         kinds.array,
         1,
         CLOSE,
-        "the gradient of ‖AX − B‖²_F is 2·Aᵀ(AX − B): check the factor 2 and Aᵀ (not A)",
+        "what factor does the square in ‖AX − B‖²_F bring down, and which matrix, A or its transpose, "
+        "carries the residual back to X's side?",
     ),
     "X_learned": Spec(
         kinds.array,
         2,
         CLOSE,
-        "X should match torch.linalg.inv(A): step against the gradient (X − lr·∇f), lr = 0.5 for 200 steps "
-        "from X = 0, and do not transpose the result",
+        "does every step go against the gradient, from X = 0, with the learning rate and number of steps "
+        "the task gives, and is the result X itself rather than its transpose?",
     ),
     "inverse_residual": Spec(
         kinds.rounding_residual,
         1,
         ROUNDING_RESIDUAL,
-        "‖A @ X_learned − I‖_F (Frobenius norm, not squared) after all 200 steps",
+        "is it the Frobenius norm of A·X_learned − I, not its square, taken after all 200 steps?",
     ),
     "x_solved": Spec(
         kinds.array,
         2,
         CLOSE,
-        "x should match torch.linalg.solve(A, b): SGD with lr = 0.5 for 200 steps from x = 0, "
-        "calling optimizer.zero_grad() before every backward()",
+        "are the gradients cleared before every backward(), so that each step uses only the current "
+        "gradient, and did all the steps run with the given learning rate?",
     ),
     "loss_history_ill": Spec(
         kinds.trajectory,
         2,
         CLOSE,
-        "for A_ill, record ‖AX − I‖²_F before each of 1500 steps (not after), with lr = 0.5 from X = 0",
+        "is each loss of A_ill recorded before its step, with the learning rate and number of steps the task "
+        "gives?",
     ),
     "steps_to_tolerance": Spec(
         kinds.array,
         1,
         EXACT,
-        "[k_well, k_ill] in that order: in each lr = 0.5 history, the index of the first loss below 1e-3",
+        "is each count the index of the first loss below TOLERANCE in its own history (the number of steps "
+        "taken), A_well's first, from runs with the given learning rate?",
     ),
 }
