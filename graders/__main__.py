@@ -71,6 +71,7 @@ def class_command(args: argparse.Namespace) -> int:
         sandbox=False if args.no_sandbox else None,
         scheduler=args.scheduler,
         workers=args.workers,
+        instances=args.instances,
     )
     report = grade_class(
         args.submissions,
@@ -83,6 +84,8 @@ def class_command(args: argparse.Namespace) -> int:
         settings.zip_pattern,
         scheduler=settings.scheduler or None,
         workers=max(0, settings.workers),
+        instances=max(0, settings.instances),
+        instance_secret=settings.instance_secret,
     )
     print(class_report_text(report))
     return 1 if report.problems else 0
@@ -143,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, help="grade on N local Dask worker processes (instead of --jobs)"
     )
     whole.add_argument(
+        "--instances",
+        type=int,
+        help="hidden problem instances per notebook, each student graded on one (default 8;"
+        " 0: everyone on the public instance, not protected against copied answers)",
+    )
+    whole.add_argument(
         "--no-sandbox",
         action="store_true",
         help="run kernels without bubblewrap (a laptop; the report says so): never for a real class",
@@ -152,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, NbgraderError, SandboxUnavailable) as error:  # bad roster or submissions, no bwrap
+    # A bad roster or submissions, no bwrap, a solution that cannot make an instance's reference.
+    except (ValueError, NbgraderError, SandboxUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ import nbformat
 from nbgrader.utils import parse_utc
 
 from graders.course import SCRATCH_STUDENT, Course, Task, scratch_course, scratch_task
+from graders.dump_record import DumpFacts
 from graders.files import copy_untrusted_tree
 from graders.gradebook import (
     NbgraderError,
@@ -27,18 +28,22 @@ from graders.gradebook import (
     record_ungradable,
     run_nbgrader,
 )
+from graders.instances import INSTANCE_VARIABLE, PUBLIC_INSTANCE
 from graders.paths import SOLUTIONS_DIR, answers_dir
 from graders.sandbox import (
     KERNEL_NAME,
     Limits,
 )
+from graders.saving import ANSWER_FILE
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What autograding one submission gave: `problem` says why nbgrader produced no graded notebook.
 
-    `scratch` is the scratch course of the attempt that gave it, None before one was made.
+    `scratch` is the scratch course of the attempt that gave it, None before one was made. `instance` is
+    the problem instance it was graded on, `reference` that instance's reference answers (relative to the
+    course, '' for the public answers/), `dump` what ScoreOutsideKernel read of its dump cell.
     """
 
     task: Task
@@ -46,6 +51,15 @@ class Outcome:
     problem: str = ""
     skipped: tuple[str, ...] = ()
     scratch: Path | None = None
+    instance: int = PUBLIC_INSTANCE
+    reference: str = ""
+    dump: DumpFacts | None = None
+
+    def reference_file(self, course: Course) -> Path:
+        """The reference answers this submission is graded against."""
+        if self.reference:
+            return course.root / self.reference
+        return answers_dir() / f"{self.task.notebook}.json"
 
 
 def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
@@ -58,6 +72,7 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
         return dataclasses.replace(outcome, problem=f"its files could not be copied for grading: {error}")
     outcome = dataclasses.replace(outcome, scratch=scratch)
     failure_file = scratch / "execution-failure.json"
+    dump_file = scratch / "dump-facts.json"
     submitted_notebook = scratch_course(scratch).submitted(scratch_task(task)) / f"{task.notebook}.ipynb"
     arguments = [
         "autograde",
@@ -68,6 +83,9 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
         f"--Execute.timeout={limits.cell_seconds(task.notebook)}",
         f"--CourseDirectory.db_url={scratch_course(scratch).db_url}",
         f"--ExecuteRecordingFailure.failure_file={failure_file}",
+        f"--ScoreOutsideKernel.reference_file={outcome.reference_file(course)}",
+        f"--ScoreOutsideKernel.instance={outcome.instance}",
+        f"--ScoreOutsideKernel.dump_file={dump_file}",
     ]
     log = scratch / "autograde.log"
     seconds = limits.submission_seconds(task.notebook)
@@ -79,7 +97,10 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
         f"--KernelManager.connection_file={runtime / 'kernel.json'}",
     ]
     try:
-        run_nbgrader(arguments, scratch, log, seconds, course.jupyter)
+        # The kernel learns its instance number (no secret); the reference stays outside with nbgrader.
+        run_nbgrader(
+            arguments, scratch, log, seconds, course.jupyter, {INSTANCE_VARIABLE: str(outcome.instance)}
+        )
     except subprocess.TimeoutExpired:
         problem = f"stopped after {seconds} s: nbgrader did not finish in time"
         return dataclasses.replace(outcome, problem=problem)
@@ -87,7 +108,11 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
         return dataclasses.replace(outcome, problem=failure_reason(submitted_notebook, failure_file))
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
-    return outcome
+    try:
+        facts = DumpFacts.from_mapping(json.loads(dump_file.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        facts = None
+    return dataclasses.replace(outcome, dump=facts)
 
 
 def new_scratch(course: Course, task: Task) -> Path:
@@ -103,9 +128,14 @@ def lay_out_scratch(course: Course, task: Task, scratch: Path) -> None:
     shutil.copyfile(course.template / "gradebook.db", scratch / "gradebook.db")
     local, template = scratch_course(scratch), scratch_course(course.template)
     shutil.copytree(template.source(task.notebook), local.source(task.notebook))
-    skipped = copy_untrusted_tree(course.submitted(task), local.submitted(scratch_task(task)))
+    submitted = local.submitted(scratch_task(task))
+    skipped = copy_untrusted_tree(course.submitted(task), submitted)
     if skipped:  # collect copied regular files only, so this is a change behind our back
         raise OSError(f"the submission changed while being graded: {'; '.join(skipped)}")
+    # The graded answer file must come from this run's dump, never from the submission.
+    for shipped in submitted.rglob("*"):
+        if shipped.name.endswith(ANSWER_FILE) and not shipped.is_dir():
+            shipped.unlink()
 
 
 # What the error that stopped nbgrader's Execute means for the student's notebook.
@@ -165,7 +195,14 @@ def record(course: Course, outcome: Outcome) -> Outcome:
         )
     done = course.done(task)
     done.parent.mkdir(parents=True, exist_ok=True)
-    fields = {"digest": outcome.digest, "problem": outcome.problem, "skipped": list(outcome.skipped)}
+    fields = {
+        "digest": outcome.digest,
+        "problem": outcome.problem,
+        "skipped": list(outcome.skipped),
+        "instance": outcome.instance,
+        "reference": outcome.reference,
+        "dump": dataclasses.asdict(outcome.dump) if outcome.dump else None,
+    }
     done.write_text(json.dumps(fields), encoding="utf-8")
     # Every attempt's scratch course goes, a killed attempt's too: its nbgrader died with its grader.
     shutil.rmtree(course.scratch(task), ignore_errors=True)
@@ -188,7 +225,15 @@ def recorded(course: Course, task: Task) -> Outcome | None:
     except (OSError, ValueError):
         return None
     skipped = tuple(map(str, done.get("skipped", [])))
-    return Outcome(task, str(done.get("digest", "")), str(done.get("problem", "")), skipped)
+    return Outcome(
+        task,
+        str(done.get("digest", "")),
+        str(done.get("problem", "")),
+        skipped,
+        instance=int(done.get("instance", PUBLIC_INSTANCE)),
+        reference=str(done.get("reference", "")),
+        dump=DumpFacts.from_mapping(done.get("dump")),
+    )
 
 
 def recorded_outcomes(course: Course, notebooks: list[str]) -> dict[Task, Outcome]:
@@ -210,13 +255,16 @@ def finished(course: Course, task: Task, digest: str) -> Outcome | None:
     return None if graded_notebook_lost else outcome
 
 
-def submission_digest(course: Course, task: Task, limits: Limits) -> str:
-    """Fingerprint of all a grade depends on: the submitted files, solution, reference answers and limits."""
+def submission_digest(course: Course, outcome: Outcome, limits: Limits) -> str:
+    """Fingerprint of all a grade depends on: the submitted files, solution, instance, its reference answers
+    and the limits."""
+    task = outcome.task
     digest = hashlib.sha256()
     folder = course.submitted(task)
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
-    for path in (SOLUTIONS_DIR / f"{task.notebook}.ipynb", answers_dir() / f"{task.notebook}.json"):
+    for path in (SOLUTIONS_DIR / f"{task.notebook}.ipynb", outcome.reference_file(course)):
         digest.update(path.read_bytes() if path.is_file() else b"")
+    digest.update(f"instance {outcome.instance}\0".encode())
     digest.update(f"{limits.cell_seconds(task.notebook)} {limits.memory_limit} {limits.sandboxed}".encode())
     return digest.hexdigest()

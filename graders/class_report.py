@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from graders.audit import audit_autograded
 from graders.autograde import Outcome
@@ -11,6 +12,7 @@ from graders.gradebook import (
     recorded_rows,
     run_nbgrader,
 )
+from graders.loader import load_answers
 from graders.rows import Problem, Row
 from graders.rows import report_text as rows_report_text
 from graders.scoring import Submission, all_zero
@@ -25,6 +27,7 @@ class ClassReport:
     graded_now: int
     course: Path
     sandboxed: bool = True
+    instances: str = ""
 
     @property
     def grades_csv(self) -> Path:
@@ -65,8 +68,9 @@ def audited_rows(course: Course, notebooks: list[str], outcomes: dict[Task, Outc
         recorded_rows(course.db_url, notebooks), key=lambda row: (row[0], row[1].id)
     ):
         task = Task(notebook, student.id)
-        graded, findings = _audit(course, task, outcomes.get(task), recorded.score)
-        rows.append(Row(student, graded, tuple(findings), recorded))
+        outcome = outcomes.get(task)
+        graded, findings = _audit(course, task, outcome, recorded.score)
+        rows.append(Row(student, graded, tuple(findings), recorded, outcome.instance if outcome else None))
     return rows
 
 
@@ -83,8 +87,15 @@ def _audit(course: Course, task: Task, outcome: Outcome | None, score: float) ->
         score,
         course.release(task.notebook),
         course.submitted(task) / f"{task.notebook}.ipynb",
+        _reference(outcome.reference_file(course)),
+        outcome.dump,
     )
     return audit.recomputed, [*audit.findings, *outcome.skipped]
+
+
+def _reference(path: Path) -> dict[str, Any] | None:
+    """The reference a submission was graded against; None (the public answers) when it is gone."""
+    return load_answers(path) if path.is_file() else None
 
 
 def report_text(report: ClassReport) -> str:
@@ -93,6 +104,7 @@ def report_text(report: ClassReport) -> str:
     where = [
         f"grades:   {report.grades_csv} (nbgrader export + recomputed_score + audit)",
         SANDBOX_LINES[report.sandboxed],
+        *([report.instances] if report.instances else []),
         f"feedback: {report.course / 'feedback'}/<student>/<notebook>/<notebook>.html",
     ]
     return rows_report_text(heading, report.rows, report.problems, where)

@@ -5,6 +5,7 @@ The steps live in their own modules: graders.collect, graders.autograde (one sub
 record of what is done), graders.class_report (feedback, audited rows, report.txt).
 """
 
+import dataclasses
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -20,6 +21,9 @@ from graders.gradebook import (
     register_students,
     sqlite_url,
 )
+from graders.hidden_instances import DEFAULT_POOL, instance_plan
+from graders.instances import PUBLIC_INSTANCE
+from graders.references import make_references, reference_path
 from graders.roster import Student
 from graders.rows import flag_walk_ins, row_problems, write_grades_csv
 from graders.sandbox import (
@@ -39,8 +43,14 @@ def grade_class(
     zip_pattern: str = ZIP_FILE_PATTERN,
     scheduler: str | None = None,
     workers: int = 0,
+    instances: int = DEFAULT_POOL,
+    instance_secret: str = "",
 ) -> ClassReport:
-    """Grade every notebook of every student (found or on the roster) and write grades.csv and report.txt."""
+    """Grade every notebook of every student (found or on the roster) and write grades.csv and report.txt.
+
+    Each student solves a hidden instance of each notebook, 1 to `instances` (graders.hidden_instances;
+    0: everyone the public one), graded against that instance's reference (graders.references).
+    """
     limits = limits or Limits()
     if limits.sandboxed:
         require_sandbox()
@@ -52,18 +62,35 @@ def grade_class(
     register_students(course.db_url, students)
     tasks = [Task(notebook, student.id) for notebook in chosen for student in students]
     present = [task for task in tasks if (course.submitted(task) / f"{task.notebook}.ipynb").is_file()]
-    digests = {task: submission_digest(course, task, limits) for task in present}
+    plan = instance_plan(course.grading, instances, instance_secret)
+    unstarted = [_on_instance(course, task, plan.instance(task.notebook, task.student)) for task in present]
+    # References of the hidden instances these submissions need, made outside any kernel before grading.
+    make_references(course.grading, {(item.task.notebook, item.instance) for item in unstarted}, jobs)
+    digests = {item.task: submission_digest(course, item, limits) for item in unstarted}
     outcomes = {task: finished(course, task, digest) for task, digest in digests.items()}
-    pending = [Outcome(task, digests[task]) for task, done in outcomes.items() if done is None]
+    pending = [
+        dataclasses.replace(item, digest=digests[item.task])
+        for item in unstarted
+        if outcomes[item.task] is None
+    ]
     for outcome in autograde_all(course, pending, jobs, limits, scheduler, workers):
         # This process alone writes the class gradebook, one finished submission at a time.
         outcomes[outcome.task] = record(course, outcome)
     problems += make_feedback(course, chosen)
     rows = flag_walk_ins(audited_rows(course, chosen, outcomes), roster)
-    report = ClassReport(rows, problems + row_problems(rows), len(pending), course.root, limits.sandboxed)
+    report = ClassReport(
+        rows, problems + row_problems(rows), len(pending), course.root, limits.sandboxed, plan.report_line()
+    )
     write_grades_csv(rows, report.grades_csv)
     report.report_txt.write_text(report_text(report) + "\n", encoding="utf-8")
     return report
+
+
+def _on_instance(course: Course, task: Task, instance: int) -> Outcome:
+    """A submission to grade on `instance`, with that instance's reference (its digest comes later)."""
+    reference = reference_path(course.grading, task.notebook, instance)
+    relative = "" if instance == PUBLIC_INSTANCE else str(reference.relative_to(course.root))
+    return Outcome(task, "", instance=instance, reference=relative)
 
 
 def autograde_all(
