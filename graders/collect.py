@@ -2,12 +2,14 @@
 
 import json
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
 from graders.course import Course, SubmissionsError, Task, course_notebooks
-from graders.files import copy_untrusted_tree, printable
+from graders.files import copy_untrusted_tree, printable, remove_tree
 from graders.gradebook import (
+    NbgraderError,
     run_nbgrader,
 )
 from graders.roster import Student, student_id_problem
@@ -16,6 +18,8 @@ from graders.saving import answer_file_names
 
 # LMS downloads name each file after its student; `{notebook}` stands for the notebook's name.
 ZIP_FILE_PATTERN = r".*/(?P<student_id>[^/]+)_(?P<file_id>{notebook})\.ipynb$"
+# nbgrader zip_collect unpacks a whole class's downloads: minutes at most, even for thousands of files.
+ZIP_COLLECT_SECONDS = 1800
 
 
 def _zip_names(archive: Path) -> list[str]:
@@ -79,13 +83,26 @@ def collect_folders(submissions: Path, course: Course, notebooks: list[str]) -> 
         for notebook in notebooks:
             source = student / notebook
             if source.is_dir() and not source.is_symlink():
-                target = course.submitted(Task(notebook, student.name))
-                shutil.rmtree(target, ignore_errors=True)
-                skipped = copy_untrusted_tree(
-                    source, target, leave_out=answer_file_names(notebook).__contains__
-                )
-                problems += [Problem(student.name, notebook, f"skipped {line}") for line in skipped]
+                problems += _collect_folder(source, course.submitted(Task(notebook, student.name)))
     return problems
+
+
+def _collect_folder(source: Path, target: Path) -> list[Problem]:
+    """One student's notebook folder, copied up to graders.limits' caps; any failure is that student's."""
+    student, notebook = source.parent.name, source.name
+    try:
+        remove_tree(target)
+        skipped = copy_untrusted_tree(
+            source,
+            target,
+            leave_out=answer_file_names(notebook).__contains__,
+            first={f"{notebook}.ipynb"},
+        )
+    except Exception as error:  # one submission's failure is its own, never the batch's
+        remove_tree(target)
+        reason = f"not graded: its folder could not be collected: {type(error).__name__}: {error}"
+        return [Problem(student, notebook, reason)]
+    return [Problem(student, notebook, f"skipped {line}") for line in skipped]
 
 
 def collect_zips(zips: list[Path], course: Course, notebooks: list[str], pattern: str) -> list[Problem]:
@@ -112,7 +129,11 @@ def collect_zips(zips: list[Path], course: Course, notebooks: list[str], pattern
             f"--RecordingCollector.named_regexp={regexp}",
             f"--RecordingCollector.skipped_file={skipped_file}",
         ]
-        run_nbgrader(arguments, course.root, course.log(f"zip_collect-{notebook}.log"))
+        log = course.log(f"zip_collect-{notebook}.log")
+        try:
+            run_nbgrader(arguments, course.root, log, ZIP_COLLECT_SECONDS)
+        except (NbgraderError, subprocess.TimeoutExpired):
+            problems.append(Problem("(zip)", notebook, f"nbgrader zip_collect failed or stopped: see {log}"))
         problems += _zip_problems(skipped_file, notebook, regexp)
     return problems
 

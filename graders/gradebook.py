@@ -7,6 +7,7 @@ process replays nbgrader's own SaveAutoGrades and AssignLatePenalties on each au
 import contextlib
 import datetime
 import os
+import resource
 import subprocess
 import sys
 import warnings
@@ -19,6 +20,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
+from graders.limits import NBGRADER_MEMORY_BYTES
 from graders.roster import Student
 from graders.rows import Recorded
 from graders.tether import tethered
@@ -60,23 +62,39 @@ def run_nbgrader(
     A run past `timeout` is killed (its kernel dies with it, see graders.sandbox) and raises TimeoutExpired.
     nbgrader also dies with this process, so a killed grader leaves none running in its scratch course.
     `environment` adds variables for nbgrader and its kernel (the sandbox passes only a listed few).
+    nbgrader's own address space is capped (NBGRADER_MEMORY_BYTES, a soft limit: its kernel sets its own).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     # The child sets its own death signal before it execs nbgrader: a preexec_fn would run Python between
     # fork and exec, which can deadlock in a threaded caller (the class grader's pool, a Dask worker).
     command = tethered([sys.executable, "-m", "nbgrader", *arguments])
-    with log.open("w", encoding="utf-8") as stream:
-        result = subprocess.run(
+    with (
+        log.open("w", encoding="utf-8") as stream,
+        subprocess.Popen(
             command,
             cwd=course,
             env=nbgrader_env(jupyter_dir) | (environment or {}),
             stdout=stream,
             stderr=subprocess.STDOUT,
-            timeout=timeout,
-        )
-    if result.returncode != 0:
+        ) as process,
+    ):
+        _limit_memory(process.pid, NBGRADER_MEMORY_BYTES)
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+    if returncode != 0:
         output = log.read_text(encoding="utf-8", errors="replace")
         raise NbgraderError(f"nbgrader {' '.join(arguments)} failed (log: {log}):\n{output[-3000:]}")
+
+
+def _limit_memory(pid: int, limit: int) -> None:
+    """Cap a just-started process's address space; the tether it runs first needs a few MB."""
+    with contextlib.suppress(ProcessLookupError):  # it already ended: its exit code says how
+        _, hard = resource.prlimit(pid, resource.RLIMIT_AS)
+        resource.prlimit(pid, resource.RLIMIT_AS, (limit, hard))
 
 
 def register_students(db_url: str, students: Iterable[Student]) -> None:

@@ -7,6 +7,7 @@ graded cell's points and messages into that cell, where SaveAutoGrades reads the
 
 import ast
 import json
+import sys
 from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
@@ -39,9 +40,30 @@ class ExecuteRecordingFailure(Execute):
         config=True
     )
 
+    def output(
+        self, outs: list[NotebookNode], msg: dict, display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
+        """Each output as it arrives, within LimitOutputSize's budget: nbgrader never holds more of it."""
+        out = super().output(outs, msg, display_id, cell_index)
+        budget = self._output_budget
+        if out is None or budget < 0 or not outs or outs[-1] is not out:
+            return out
+        size = output_size(out)
+        before = self._output_chars.get(cell_index, 0)
+        self._output_chars[cell_index] = before + size
+        if before + size <= budget:
+            return out
+        if before < budget or out.output_type == "error" or display_id:
+            outs[-1] = cut_output(out, max(0, budget - before), size)
+        else:  # dropped as it arrives; an output with a display id keeps its place for its updates
+            outs.pop()
+        return out
+
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict, retries: int | None = None
     ) -> tuple[NotebookNode, ResourcesDict]:
+        self._output_budget = LimitOutputSize(config=self.config).max_chars
+        self._output_chars: dict[int, int] = {}
         try:
             return super().preprocess(nb, resources, retries)
         except Exception as error:
@@ -99,27 +121,72 @@ class ScoreOutsideKernel(NbGraderPreprocessor):
 
 
 class LimitOutputSize(NbGraderPreprocessor):
-    """Cut each cell's printed text to max_chars: LimitOutput counts lines, and one line can be megabytes."""
+    """Cut each cell's outputs to max_chars in all: LimitOutput counts lines, and one line can be megabytes.
 
-    max_chars = Integer(100_000, help="characters of stream output kept per cell (-1: no limit)").tag(
+    Every output type counts (stream text, each MIME type of a display or result, a traceback): the first
+    output past the budget is cut with a note, later ones are dropped, except errors, which the audit reads.
+    """
+
+    max_chars = Integer(100_000, help="characters of output kept per cell, all types (-1: no limit)").tag(
         config=True
     )
 
     def preprocess_cell(
         self, cell: NotebookNode, resources: ResourcesDict, cell_index: int
     ) -> tuple[NotebookNode, ResourcesDict]:
-        if cell.cell_type != "code" or self.max_chars < 0:
-            return cell, resources
-        budget = self.max_chars
-        for output in cell.outputs:
-            if output.output_type == "stream":
-                if len(output.text) > budget:
-                    output.text = (
-                        output.text[:budget]
-                        + f"\n... output truncated ({len(output.text):,} characters) ...\n"
-                    )
-                budget = max(0, budget - len(output.text))
+        if cell.cell_type == "code" and self.max_chars >= 0:
+            cell.outputs = limit_outputs(cell.outputs, self.max_chars)
         return cell, resources
+
+
+def output_size(output: NotebookNode) -> int:
+    """Characters an output holds, whatever its type: stream text, each MIME type of a bundle, a traceback."""
+    if output.output_type == "stream":
+        return len(output.get("text", ""))
+    if output.output_type == "error":
+        parts = [output.get("ename", ""), output.get("evalue", ""), *output.get("traceback", [])]
+    else:
+        parts = [*output.get("data", {}).values(), output.get("metadata", {})]
+    return sum(len(part) if isinstance(part, str) else _json_chars(part) for part in parts)
+
+
+def _json_chars(value: object) -> int:
+    try:
+        return len(json.dumps(value))
+    except (TypeError, ValueError, RecursionError):  # not JSON at all: more than any budget
+        return sys.maxsize
+
+
+# What an error keeps of its message when cut: the audit reads the error's name and message.
+ERROR_MESSAGE_CHARS = 1000
+
+
+def cut_output(output: NotebookNode, budget: int, size: int) -> NotebookNode:
+    """The output cut to about `budget` characters of its `size`, with a note saying so."""
+    note = f"... output truncated ({size:,} characters) ..."
+    if output.output_type == "stream":
+        output.text = output.text[:budget] + f"\n{note}\n"
+    elif output.output_type == "error":
+        output.evalue = output.get("evalue", "")[: max(budget, ERROR_MESSAGE_CHARS)]
+        output.traceback = [note]
+    else:
+        output.data = {"text/plain": note}
+        output.metadata = {}
+    return output
+
+
+def limit_outputs(outputs: list[NotebookNode], budget: int) -> list[NotebookNode]:
+    """The outputs within `budget` characters: the first one past it cut, later ones dropped, errors cut."""
+    kept = []
+    for output in outputs:
+        size = output_size(output)
+        if size <= budget:
+            kept.append(output)
+            budget -= size
+        elif budget > 0 or output.output_type == "error":
+            kept.append(cut_output(output, budget, size))
+            budget = 0
+    return kept
 
 
 def graded_keys(source: str) -> list[str]:

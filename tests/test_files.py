@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from graders.files import MAX_FILE_BYTES, copy_regular_file, copy_untrusted_tree
+from graders.files import copy_regular_file, copy_untrusted_tree
+from graders.limits import FOLDER_FILE_MAX_BYTES
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def test_links_pipes_sockets_and_huge_files_are_named_not_followed(
     os.mkfifo(student_folder / "pipe")
     socket.socket(socket.AF_UNIX).bind(str(student_folder / "sock"))
     with (student_folder / "huge.bin").open("wb") as huge:
-        huge.truncate(MAX_FILE_BYTES + 1)
+        huge.truncate(FOLDER_FILE_MAX_BYTES + 1)
     skipped = copy_untrusted_tree(student_folder, tmp_path / "copy")
     assert skipped == [
         "huge.bin: 50 MiB, larger than 50 MiB, not copied",
