@@ -1,6 +1,7 @@
-"""Notebook 09: the grader accepts legitimate forms of the answers and catches the typical mistakes.
+"""Notebook 09: the grader accepts legitimate forms of the answers and catches the typical mistakes,
+on the public instance and on a hidden one.
 
-The runs are recomputed from the notebook's data and seeded batches with one thing changed.
+The runs are recomputed from the instance's data and seeded batches with one thing changed.
 """
 
 import functools
@@ -9,16 +10,20 @@ import math
 import numpy as np
 import pytest
 import torch
-from grading_helpers import messages, reference, scores, variant
+from grading_helpers import messages, reference, scores
+
+from graders.instances import PUBLIC_INSTANCE
+from graders.loader import loads_answers
+from graders.problems.nb09_schedules_and_batches import SMALLEST_CURVATURE, data_seed, smallest_curvature
 
 NOTEBOOK = "09_schedules_and_batches"
-SEED, EPOCHS, BATCH_SIZES = 0, 30, (5, 20, 50)
+EPOCHS, BATCH_SIZES = 30, (5, 20, 50)
 SCHEDULES = ("step decay", "cosine", "1/t")
 
 
 @functools.cache
-def data() -> tuple[torch.Tensor, torch.Tensor, float]:
-    generator = torch.Generator().manual_seed(SEED)
+def data(seed: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+    generator = torch.Generator().manual_seed(seed)
     inputs = torch.randn(200, 3, dtype=torch.float64, generator=generator)
     noise = 0.1 * torch.randn(200, dtype=torch.float64, generator=generator)
     targets = inputs @ torch.tensor([2.0, -3.0, 0.5], dtype=torch.float64) + 1.0 + noise
@@ -47,6 +52,7 @@ def make_scheduler(schedule: str, optimizer: torch.optim.Optimizer):
 
 @functools.cache
 def train(
+    seed: int,
     batch_size: int,
     learning_rate: float,
     schedule: str | None = None,
@@ -56,8 +62,8 @@ def train(
     manual_mse: bool = False,
     last_batch_loss: bool = False,
 ) -> tuple[float, ...]:
-    inputs, targets, best = data()
-    shuffle = torch.Generator().manual_seed(SEED)
+    inputs, targets, best = data(seed)
+    shuffle = torch.Generator().manual_seed(seed)
     w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
     b = torch.zeros((), dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.SGD([w, b], lr=learning_rate)
@@ -89,8 +95,8 @@ def train(
     return tuple(excess)
 
 
-def finals(**options) -> list[float]:
-    return [train(20, 0.05, schedule, **options)[-1] for schedule in SCHEDULES]
+def finals(seed: int, **options) -> list[float]:
+    return [train(seed, 20, 0.05, schedule, **options)[-1] for schedule in SCHEDULES]
 
 
 def noise_ball(curve, last=10) -> float:
@@ -102,9 +108,9 @@ def epochs_below(curve) -> int:
     return next((epoch for epoch, excess in enumerate(curve, start=1) if excess < 1e-2), EPOCHS)
 
 
-def batch_answers(scale=lambda size: size / 20, last=10, per_example=200) -> dict:
-    fixed = [train(size, 0.05) for size in BATCH_SIZES]
-    scaled = [train(size, 0.05 * scale(size)) for size in BATCH_SIZES]
+def batch_answers(seed: int, scale=lambda size: size / 20, last=10, per_example=200) -> dict:
+    fixed = [train(seed, size, 0.05) for size in BATCH_SIZES]
+    scaled = [train(seed, size, 0.05 * scale(size)) for size in BATCH_SIZES]
     steps = [200 // size for size in BATCH_SIZES]
     evaluations = [
         [epochs_below(curve) * (per_example or steps[index]) for index, curve in enumerate(runs)]
@@ -117,15 +123,46 @@ def batch_answers(scale=lambda size: size / 20, last=10, per_example=200) -> dic
     }
 
 
-def test_reference_scores_full_marks():
-    assert set(scores(NOTEBOOK, reference(NOTEBOOK)).values()) == {1.0}
+class Case:
+    """One instance: its data seed, its reference answers, and grading against them."""
+
+    def __init__(self, number: int, expected: dict) -> None:
+        self.seed, self.expected = data_seed(number), expected
+
+    def scores(self, **answers) -> dict[str, float]:
+        return scores(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
+
+    def messages(self, **answers) -> dict[str, str]:
+        return messages(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
 
 
-def test_recomputed_answers_score_full_marks():
-    answers = variant(
-        NOTEBOOK, constant_excess=list(train(20, 0.05)), schedule_final_excess=finals(), **batch_answers()
+@pytest.fixture(params=[PUBLIC_INSTANCE, 1], ids=["public instance", "instance 1"])
+def case(request: pytest.FixtureRequest) -> Case:
+    """The public instance against the committed answers, or hidden instance 1 against its own."""
+    if request.param == PUBLIC_INSTANCE:
+        return Case(PUBLIC_INSTANCE, reference(NOTEBOOK))
+    run = request.getfixturevalue("executed_instances")[NOTEBOOK, request.param]
+    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {request.param}: {run}"
+    return Case(request.param, loads_answers(run.answer_json))
+
+
+def test_the_public_instance_keeps_seed_0_and_every_other_draws_a_vetted_seed_of_its_own():
+    seeds = [data_seed(number) for number in range(8)]
+    assert seeds[0] == 0 and len(set(seeds)) == len(seeds)
+    assert all(smallest_curvature(seed) >= SMALLEST_CURVATURE for seed in seeds)
+
+
+def test_the_reference_scores_full_marks(case):
+    assert set(case.scores().values()) == {1.0}
+
+
+def test_recomputed_answers_score_full_marks(case):
+    got = case.scores(
+        constant_excess=list(train(case.seed, 20, 0.05)),
+        schedule_final_excess=finals(case.seed),
+        **batch_answers(case.seed),
     )
-    assert set(scores(NOTEBOOK, answers).values()) == {1.0}
+    assert set(got.values()) == {1.0}
 
 
 @pytest.mark.parametrize(
@@ -135,26 +172,17 @@ def test_recomputed_answers_score_full_marks():
         pytest.param({"manual_mse": True}, id="MSE written out"),
     ],
 )
-def test_legitimate_ways_of_training_score_full_marks(options):
-    answers = variant(
-        NOTEBOOK,
-        constant_excess=list(train(20, 0.05, manual_mse=options.get("manual_mse", False))),
-        schedule_final_excess=finals(**options),
+def test_legitimate_ways_of_training_score_full_marks(case, options):
+    got = case.scores(
+        constant_excess=list(train(case.seed, 20, 0.05, manual_mse=options.get("manual_mse", False))),
+        schedule_final_excess=finals(case.seed, **options),
     )
-    got = scores(NOTEBOOK, answers)
     assert (got["constant_excess"], got["schedule_final_excess"]) == (1.0, 1.0)
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        pytest.param(np.array(finals()), id="array"),
-        pytest.param(torch.tensor(finals()), id="tensor"),
-        pytest.param(tuple(finals()), id="tuple"),
-    ],
-)
-def test_legitimate_forms_of_the_finals_score_full_marks(value):
-    assert scores(NOTEBOOK, variant(NOTEBOOK, schedule_final_excess=value))["schedule_final_excess"] == 1.0
+@pytest.mark.parametrize("form", [np.array, torch.tensor, tuple], ids=["array", "tensor", "tuple"])
+def test_legitimate_forms_of_the_finals_score_full_marks(case, form):
+    assert case.scores(schedule_final_excess=form(finals(case.seed)))["schedule_final_excess"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -165,62 +193,66 @@ def test_legitimate_forms_of_the_finals_score_full_marks(value):
         pytest.param({"last_batch_loss": True}, id="excess of the last batch"),
     ],
 )
-def test_mistaken_schedules_fail_and_say_when_to_step(options):
-    answers = variant(NOTEBOOK, schedule_final_excess=finals(**options))
-    assert scores(NOTEBOOK, answers)["schedule_final_excess"] == 0.0
-    assert "once per epoch" in messages(NOTEBOOK, answers)["schedule_final_excess"]
+def test_mistaken_schedules_fail_and_ask_when_to_step(case, options):
+    value = finals(case.seed, **options)
+    assert case.scores(schedule_final_excess=value)["schedule_final_excess"] == 0.0
+    assert "once per epoch" in case.messages(schedule_final_excess=value)["schedule_final_excess"]
 
 
-def test_the_schedules_in_another_order_fail():
-    answers = variant(NOTEBOOK, schedule_final_excess=finals()[::-1])
-    assert scores(NOTEBOOK, answers)["schedule_final_excess"] == 0.0
-    assert "the order is step decay, cosine, 1/t" in messages(NOTEBOOK, answers)["schedule_final_excess"]
+def test_the_schedules_in_another_order_fail(case):
+    value = finals(case.seed)[::-1]
+    assert case.scores(schedule_final_excess=value)["schedule_final_excess"] == 0.0
+    assert "the table's order" in case.messages(schedule_final_excess=value)["schedule_final_excess"]
 
 
 @pytest.mark.parametrize(
-    "curve",
+    "mistake",
     [
-        pytest.param(train(20, 0.05, last_batch_loss=True), id="excess of the last batch"),
-        pytest.param(train(20, 0.01), id="learning rate 0.01"),
-        pytest.param(train(5, 0.05), id="batch size 5"),
+        pytest.param({"last_batch_loss": True}, id="excess of the last batch"),
+        pytest.param({"learning_rate": 0.01}, id="learning rate 0.01"),
+        pytest.param({"batch_size": 5}, id="batch size 5"),
     ],
 )
-def test_mistaken_constant_curves_fail(curve):
-    answers = variant(NOTEBOOK, constant_excess=list(curve))
-    assert scores(NOTEBOOK, answers)["constant_excess"] < 0.1
-
-
-def test_the_decayed_runs_end_below_the_noise_floor():
-    constant = train(20, 0.05)
-    assert 5e-4 < noise_ball(constant) < 2e-3
-    assert all(final < constant[-1] / 10 for final in finals())
+def test_mistaken_constant_curves_fail(case, mistake):
+    settings = {"batch_size": 20, "learning_rate": 0.05} | mistake
+    curve = list(train(case.seed, **settings))
+    assert case.scores(constant_excess=curve)["constant_excess"] < 0.1
 
 
 @pytest.mark.parametrize(
-    "changes, key",
+    "changes, key, cause",
     [
-        pytest.param({"last": EPOCHS}, "noise_ball_fixed_lr", id="mean over all epochs"),
+        pytest.param({"last": EPOCHS}, "noise_ball_fixed_lr", "last 10 epochs", id="mean over all epochs"),
         pytest.param(
-            {"scale": lambda size: 20 / size}, "noise_ball_scaled_lr", id="rate scaled the wrong way"
+            {"scale": lambda size: 20 / size},
+            "noise_ball_scaled_lr",
+            "grow with B",
+            id="rate scaled the wrong way",
         ),
-        pytest.param({"per_example": None}, "gradient_evaluations", id="steps counted, not examples"),
+        pytest.param(
+            {"per_example": None}, "gradient_evaluations", "not the steps", id="steps counted, not examples"
+        ),
     ],
 )
-def test_mistaken_batch_answers_fail_and_name_the_cause(changes, key):
-    answers = variant(NOTEBOOK, **batch_answers(**changes))
-    assert scores(NOTEBOOK, answers)[key] == 0.0
-    cause = {
-        "noise_ball_fixed_lr": "last 10 epochs",
-        "noise_ball_scaled_lr": "the rate grows with B",
-        "gradient_evaluations": "not steps",
-    }[key]
-    assert cause in messages(NOTEBOOK, answers)[key]
+def test_mistaken_batch_answers_fail_and_name_the_cause(case, changes, key, cause):
+    answers = batch_answers(case.seed, **changes)
+    assert case.scores(**answers)[key] == 0.0
+    assert cause in case.messages(**answers)[key]
 
 
-def test_scaling_the_rate_keeps_the_noise_ball_and_the_cost_per_example():
-    answers = batch_answers()
-    scaled = answers["noise_ball_scaled_lr"]
-    assert max(scaled) / min(scaled) < 1.5
-    fixed = answers["noise_ball_fixed_lr"]
-    assert fixed[0] > fixed[1] > fixed[2]
-    assert max(answers["gradient_evaluations"][1]) - min(answers["gradient_evaluations"][1]) <= 200
+@pytest.mark.parametrize("number", [PUBLIC_INSTANCE, 1, 2])
+def test_every_instance_teaches_the_same_lesson(number):
+    seed = data_seed(number)
+    # The decayed runs end below the noise floor of the constant step, by a factor of two at least.
+    constant = train(seed, 20, 0.05)
+    assert 3e-4 < noise_ball(constant) < 2e-3
+    assert all(final < noise_ball(constant) / 2 for final in finals(seed))
+    # At a fixed rate a larger batch settles in a smaller ball but costs more examples; a rate scaled with
+    # the batch keeps the ball within a factor of two and the cost within an epoch.
+    answers = batch_answers(seed)
+    fixed, scaled = answers["noise_ball_fixed_lr"], answers["noise_ball_scaled_lr"]
+    assert fixed[0] > fixed[1] > fixed[2] and fixed[0] > 100 * fixed[2]
+    assert max(scaled) / min(scaled) < 2
+    evaluations = answers["gradient_evaluations"]
+    assert evaluations[0][2] > 2 * evaluations[0][1]
+    assert max(evaluations[1]) - min(evaluations[1]) <= 200

@@ -13,32 +13,33 @@ SPECS = {
         kinds.trajectory,
         1,
         CLOSE,
-        "train(20, 0.05): 30 epochs from w = 0, b = 0, relative_excess(w, b) appended after each epoch",
+        "Does each run start from w = 0 and b = 0, and is relative_excess(w, b) of all the data appended "
+        "once after each epoch, not after each batch?",
     ),
     "schedule_final_excess": Spec(
         kinds.array,
         2,
         CLOSE,
-        "scheduler.step() once per epoch, after the epoch's batches (not after every batch); "
-        "the order is step decay, cosine, 1/t",
+        "Is the scheduler stepped once per epoch, after the epoch's batches, rather than after every "
+        "batch or never? Are the finals in the table's order?",
     ),
     "noise_ball_fixed_lr": Spec(
         kinds.array,
         1,
         CLOSE,
-        "the mean of the last 10 epochs' excess of train(B, 0.05), for B = 5, 20, 100",
+        "Is each ball the mean over the last 10 epochs only, at the same α for every B in BATCH_SIZES?",
     ),
     "noise_ball_scaled_lr": Spec(
         kinds.array,
         1,
         CLOSE,
-        "the mean of the last 10 epochs' excess of train(B, 0.05 * B / 20): the rate grows with B",
+        "Does the learning rate grow with B, in proportion to it, so that a larger batch takes larger steps?",
     ),
     "gradient_evaluations": Spec(
         kinds.array,
         1,
         EXACT,
-        "epochs until the excess is first below 1e-2, times 200 examples per epoch (not steps); "
-        "the fixed-step row first",
+        "Does each count the examples whose gradients were computed, not the steps taken, up to the "
+        "first epoch below the level? Is the fixed-step row first?",
     ),
 }
