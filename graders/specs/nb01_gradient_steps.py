@@ -11,37 +11,46 @@ SPECS = {
         kinds.trajectory,
         2,
         CLOSE,
-        "X.data -= 0.001 * X.grad, then X.grad.zero_(): moving away from the origin means a missing minus "
-        "sign, a second step longer than the first means X.grad was not zeroed",
+        "which way does a gradient step move, by how much, and what is left in X.grad for the next step? "
+        "A point moving away from the origin suggests the sign; a second step longer than the first, a "
+        "gradient that was not zeroed",
     ),
     "var_history_2": Spec(
         kinds.trajectory,
         2,
         CLOSE,
-        "append x.data.clone() BEFORE make_gradient_step (α = 0.001): identical entries mean the copy is "
-        "missing, growing values a wrong sign, a drift from step 2 on an X.grad that was not zeroed",
+        "is entry k a copy of the point BEFORE step k, taken with make_gradient_step's own learning rate? "
+        "Growing values suggest the sign of the step; a drift from step 2 on, a gradient that was not zeroed",
     ),
     "fn_history_2": Spec(
         kinds.trajectory,
         1,
         CLOSE,
-        "append function_skewed(x).item() BEFORE make_gradient_step (α = 0.001): growing values mean a "
-        "wrong sign, a drift from step 2 on an X.grad that was not zeroed",
+        "is entry k the function value, as a float, at the point BEFORE step k? Growing values suggest the "
+        "sign of the step; a drift from step 2 on, a gradient that was not zeroed",
     ),
     "theta_autograd": Spec(
         kinds.array,
         1,
         CLOSE,
-        "θ ← θ − α·2θ with α and the number of steps taken from the arguments, and theta.grad zeroed "
-        "after every step",
+        "does every step move θ against its gradient, with the learning rate and the number of steps your "
+        "function was given, and is theta.grad empty again before the next backward()?",
     ),
     "max_stable_lr": Spec(
-        kinds.scalar, 1, CLOSE, "2/λ_max with λ_max the largest eigenvalue of the Hessian (20·I here)"
+        kinds.scalar,
+        1,
+        CLOSE,
+        "how far may α·λ go before a step overshoots so much that it grows, and is λ the largest "
+        "eigenvalue of the Hessian?",
     ),
     "max_stable_lr_skewed": Spec(
         kinds.scalar,
         1,
         CLOSE,
-        "2/λ_max of the Hessian 10·(Γ + Γᵀ), not of Γ itself: torch.autograd.functional.hessian computes it",
+        "whose eigenvalues give the curvature: Γ's, or those of the Hessian of function_skewed, of which "
+        "only the symmetric part of Γ counts? And which one limits α: the largest or the smallest?",
     ),
 }
+
+# The round bowl is the same on every instance (its limit is derived in the notebook's text).
+INSTANCE_FREE = frozenset({"max_stable_lr"})
