@@ -281,20 +281,25 @@ class HostileClass:
 
 
 MALLORY = "mallory"
-PAYLOAD_CELL = f"""\
-import ipywidgets
-from IPython.display import HTML, SVG, Javascript, Latex, Markdown, display
 
-print("honest stdout words")
-script = "<script>{SCRIPT % "html"}; fetch('/{PWNED}-html')</script>"
-display({{"text/plain": "honest plain repr", "text/html": script}}, raw=True)
-display(HTML('<img src="x" onerror="{SCRIPT % "onerror"}; fetch(\\'/{PWNED}-img\\')">'))
-display(Javascript("{SCRIPT % "javascript"}; fetch('/{PWNED}-js')"))
-display(Markdown('<img src="x" onerror="{SCRIPT % "markdown"}">'))
-display(Latex(r"$\\href{{javascript:{SCRIPT % "latex"}}}{{x}}$"))
-display(SVG('''{SVG}'''))
-display(ipywidgets.HTML('<img src="x" onerror="{SCRIPT % "widget"}">'))
-"""
+
+def shown(display_class: str, payload: str) -> str:
+    """A line of the payload cell: display(Class('payload'))."""
+    return f"display({display_class}({payload!r}))\n"
+
+
+HTML_PAYLOAD = f"<script>{SCRIPT % 'html'}; fetch('/{PWNED}-html')</script>"
+PAYLOAD_CELL = (
+    "import ipywidgets\nfrom IPython.display import HTML, SVG, Javascript, Latex, Markdown, display\n\n"
+    "print('honest stdout words')\n"
+    f"display({{'text/plain': 'honest plain repr', 'text/html': {HTML_PAYLOAD!r}}}, raw=True)\n"
+    + shown("HTML", f'<img src="x" onerror="{SCRIPT % "onerror"}; fetch(\'/{PWNED}-img\')">')
+    + shown("Javascript", f"{SCRIPT % 'javascript'}; fetch('/{PWNED}-js')")
+    + shown("Markdown", f'<img src="x" onerror="{SCRIPT % "markdown"}">')
+    + shown("Latex", rf"$\href{{javascript:{SCRIPT % 'latex'}}}{{x}}$")
+    + shown("SVG", SVG)
+    + shown("ipywidgets.HTML", f'<img src="x" onerror="{SCRIPT % "widget"}">')
+)
 
 
 def mallory_notebook() -> nbformat.NotebookNode:
