@@ -1,20 +1,26 @@
-"""Notebook 07: the grader accepts legitimate forms of the answers and catches the typical mistakes.
+"""Notebook 07: the grader accepts legitimate forms of the answers and catches the typical mistakes, on the
+public problem and on a hidden instance alike; every instance keeps the lesson.
 
-The paths are recomputed from the notebook's definitions with one thing changed; the step counts come
-from a NumPy copy of the update, which must count exactly what the notebook's torch version counts.
+The paths are recomputed from the notebook's definitions with one thing changed, from the instance's start;
+the step counts come from a NumPy copy of the update, which must count exactly what the notebook's torch
+version counts, for the instance's κ. Each is graded against that instance's reference.
 """
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
-from grading_helpers import TRAJECTORY_FORMS, messages, reference, scores, variant
+from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, reference, scores
+
+from graders.loader import loads_answers
+from graders.problems.nb07_momentum import KAPPA_SHIFT, START_MAGNITUDES, Problem, problem
 
 NOTEBOOK = "07_momentum"
 LEARNING_RATE, MOMENTUM, DAMPENING, STEPS = 0.001, 0.9, 0.5, 200
-KAPPAS = (10, 100, 1000)
+TOLERANCE = 1e-6
 
 
 def function_skewed(variable: torch.Tensor) -> torch.Tensor:
@@ -26,6 +32,7 @@ def function_skewed(variable: torch.Tensor) -> torch.Tensor:
 
 @functools.cache
 def path(
+    start: tuple[float, float],
     dampening: float = 0.0,
     dtype: torch.dtype = torch.float32,
     averaging: bool = False,
@@ -35,11 +42,12 @@ def path(
     classical: bool = False,
     ascent: bool = False,
     library: bool = False,
+    momentum: float = MOMENTUM,
 ) -> tuple[np.ndarray, ...]:
-    """The 200 points after each step; each flag makes one change to the notebook's update."""
-    x = torch.tensor([8.0, 8.0], dtype=dtype, requires_grad=True)
+    """The 200 points after each step from `start`; each flag makes one change to the notebook's update."""
+    x = torch.tensor(start, dtype=dtype, requires_grad=True)
     if library:
-        optimizer = torch.optim.SGD([x], lr=LEARNING_RATE, momentum=MOMENTUM, dampening=dampening)
+        optimizer = torch.optim.SGD([x], lr=LEARNING_RATE, momentum=momentum, dampening=dampening)
     buffer = torch.zeros(2, dtype=dtype)
     points = []
     for step in range(STEPS):
@@ -53,16 +61,16 @@ def path(
         with torch.no_grad():
             gradient = -x.grad if ascent else x.grad.clone()
             if averaging:
-                buffer = MOMENTUM * buffer + (1 - MOMENTUM) * gradient
+                buffer = momentum * buffer + (1 - momentum) * gradient
             elif damp_buffer:
-                buffer = (1 - dampening) * (MOMENTUM * buffer + gradient) if step else gradient
+                buffer = (1 - dampening) * (momentum * buffer + gradient) if step else gradient
             elif classical:
                 # v ← μv − αg, x ← x + v: the same iterates as PyTorch's form for a constant α.
-                buffer = MOMENTUM * buffer - LEARNING_RATE * gradient
+                buffer = momentum * buffer - LEARNING_RATE * gradient
             elif step == 0 and not damp_first:
                 buffer = gradient
             else:
-                buffer = MOMENTUM * buffer + (1 - dampening) * gradient
+                buffer = momentum * buffer + (1 - dampening) * gradient
             x += buffer if classical else -LEARNING_RATE * buffer
         if zero_grad:
             x.grad.zero_()
@@ -84,7 +92,7 @@ def steps_to_tolerance(
         gradient = curvatures * x
         buffer = dtype(momentum) * buffer + gradient
         x = x - dtype(learning_rate) * (gradient + dtype(momentum) * buffer if nesterov else buffer)
-        if np.linalg.norm(x) <= 1e-6:
+        if np.linalg.norm(x) <= TOLERANCE:
             return step
     raise AssertionError("no convergence")
 
@@ -100,23 +108,80 @@ def nesterov_tuning(kappa: float, squared: bool = False) -> tuple[float, float]:
     return 1 / kappa, ratio**2 if squared else ratio
 
 
-def counts(tuning, **options) -> list[int]:
-    return [steps_to_tolerance(kappa, *tuning(kappa), **options) for kappa in KAPPAS]
-
-
 def gd_tuning(kappa: float) -> tuple[float, float]:
     return 1 / kappa, 0.0
 
 
-def test_reference_scores_full_marks():
-    assert set(scores(NOTEBOOK, reference(NOTEBOOK)).values()) == {1.0}
+def counts(kappas: tuple[int, ...], tuning, **options) -> list[int]:
+    return [steps_to_tolerance(kappa, *tuning(kappa), **options) for kappa in kappas]
 
 
-def test_the_reference_counts_are_the_recomputed_ones():
-    expected = reference(NOTEBOOK)
-    assert counts(gd_tuning) == list(expected["gd_steps"]) == [132, 1375, 13809]
-    assert counts(heavy_ball_tuning) == list(expected["heavy_ball_steps"])
-    assert counts(nesterov_tuning, nesterov=True) == list(expected["nesterov_steps"])
+@pytest.fixture(params=[0, 1], ids=["public instance", "instance 1"])
+def number(request: pytest.FixtureRequest) -> int:
+    return request.param
+
+
+@pytest.fixture
+def chosen(number: int) -> Problem:
+    return problem(number)
+
+
+@pytest.fixture
+def expected(number: int, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The reference answers of the instance: the committed ones, or the solution's run on that instance."""
+    if number == 0:
+        return reference(NOTEBOOK)
+    return loads_answers(request.getfixturevalue("executed_instances")[NOTEBOOK, number].answer_json)
+
+
+def earned(answers: dict[str, Any], expected: dict[str, Any], key: str) -> float:
+    return scores(NOTEBOOK, {**expected, **answers}, expected)[key]
+
+
+def message(answers: dict[str, Any], expected: dict[str, Any], key: str) -> str:
+    """The message `key` gets against `expected`, which must not show the reference value."""
+    said = messages(NOTEBOOK, {**expected, **answers}, expected)[key]
+    assert_reveals_no_reference(said, expected[key], answers[key])
+    return said
+
+
+# --- every instance keeps the lesson ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("instance_number", range(8))
+def test_every_instance_keeps_the_lesson(instance_number: int) -> None:
+    """The heavy ball arrives within the 200 steps where gradient descent has not; one κ per decade, with
+    gradient descent's count about κ ln(1/ε) and momentum's about √κ times smaller; all counts new."""
+    chosen = problem(instance_number)
+    start = np.array(chosen.start)
+    if instance_number:
+        assert all(START_MAGNITUDES[0] <= abs(value) <= START_MAGNITUDES[1] for value in start)
+    descent, heavy = path(chosen.start, momentum=0.0, library=True), path(chosen.start)
+    assert np.linalg.norm(heavy[-1]) < 1e-3 * np.linalg.norm(start) < np.linalg.norm(descent[-1])
+    for decade, kappa in enumerate(chosen.kappas, start=1):
+        shift = abs(math.log10(kappa) - decade)
+        assert shift == 0 if instance_number == 0 else KAPPA_SHIFT[0] - 0.01 < shift < KAPPA_SHIFT[1] + 0.01
+    plain, polyak = counts(chosen.kappas, gd_tuning), counts(chosen.kappas, heavy_ball_tuning)
+    nesterov = counts(chosen.kappas, nesterov_tuning, nesterov=True)
+    for kappa, descent_count, heavy_count, nesterov_count in zip(
+        chosen.kappas, plain, polyak, nesterov, strict=True
+    ):
+        assert abs(descent_count - kappa * math.log(1 / TOLERANCE)) < 0.1 * descent_count
+        assert heavy_count < nesterov_count < descent_count
+        assert descent_count / heavy_count > math.sqrt(kappa)
+    if instance_number:
+        public = problem(0).kappas
+        assert plain != counts(public, gd_tuning) and polyak != counts(public, heavy_ball_tuning)
+        assert nesterov != counts(public, nesterov_tuning, nesterov=True)
+
+
+def test_the_reference_counts_are_the_recomputed_ones(chosen: Problem, expected: dict[str, Any]) -> None:
+    assert counts(chosen.kappas, gd_tuning) == list(expected["gd_steps"])
+    assert counts(chosen.kappas, heavy_ball_tuning) == list(expected["heavy_ball_steps"])
+    assert counts(chosen.kappas, nesterov_tuning, nesterov=True) == list(expected["nesterov_steps"])
+
+
+# --- legitimate variants: full marks -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -127,27 +192,63 @@ def test_the_reference_counts_are_the_recomputed_ones():
         pytest.param({"library": True}, id="torch.optim.SGD"),
     ],
 )
-def test_legitimate_heavy_ball_paths_score_full_marks(options):
-    answers = variant(NOTEBOOK, heavy_ball_path=list(path(**options)))
-    assert scores(NOTEBOOK, answers)["heavy_ball_path"] == 1.0
+def test_legitimate_heavy_ball_paths_score_full_marks(
+    chosen: Problem, expected: dict[str, Any], options: dict[str, Any]
+) -> None:
+    assert (
+        earned({"heavy_ball_path": list(path(chosen.start, **options))}, expected, "heavy_ball_path") == 1.0
+    )
 
 
 @pytest.mark.parametrize(
     "options",
     [pytest.param({"dtype": torch.float64}, id="float64"), pytest.param({"library": True}, id="torch.optim")],
 )
-def test_legitimate_dampened_paths_score_full_marks(options):
-    answers = variant(NOTEBOOK, dampened_path=list(path(dampening=DAMPENING, **options)))
-    assert scores(NOTEBOOK, answers)["dampened_path"] == 1.0
+def test_legitimate_dampened_paths_score_full_marks(
+    chosen: Problem, expected: dict[str, Any], options: dict[str, Any]
+) -> None:
+    answers = {"dampened_path": list(path(chosen.start, dampening=DAMPENING, **options))}
+    assert earned(answers, expected, "dampened_path") == 1.0
 
 
 @pytest.mark.parametrize("convert", TRAJECTORY_FORMS)
-def test_legitimate_forms_of_the_paths_score_full_marks(convert):
-    answers = variant(
-        NOTEBOOK, heavy_ball_path=convert(list(path())), dampened_path=convert(list(path(DAMPENING)))
-    )
-    got = scores(NOTEBOOK, answers)
+def test_legitimate_forms_of_the_paths_score_full_marks(
+    chosen: Problem, expected: dict[str, Any], convert
+) -> None:
+    answers = {
+        "heavy_ball_path": convert(list(path(chosen.start))),
+        "dampened_path": convert(list(path(chosen.start, DAMPENING))),
+    }
+    got = scores(NOTEBOOK, {**expected, **answers}, expected)
     assert (got["heavy_ball_path"], got["dampened_path"]) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(list, id="list of ints"),
+        pytest.param(lambda found: np.array(found, dtype=np.int64), id="int array"),
+        pytest.param(torch.tensor, id="tensor"),
+        pytest.param(lambda found: [float(count) for count in found], id="floats"),
+    ],
+)
+def test_legitimate_forms_of_the_counts_score_full_marks(
+    chosen: Problem, expected: dict[str, Any], value
+) -> None:
+    assert earned({"gd_steps": value(counts(chosen.kappas, gd_tuning))}, expected, "gd_steps") == 1.0
+
+
+def test_float32_counts_score_full_marks(chosen: Problem, expected: dict[str, Any]) -> None:
+    answers = {
+        "gd_steps": counts(chosen.kappas, gd_tuning, dtype=np.float32),
+        "heavy_ball_steps": counts(chosen.kappas, heavy_ball_tuning, dtype=np.float32),
+        "nesterov_steps": counts(chosen.kappas, nesterov_tuning, nesterov=True, dtype=np.float32),
+    }
+    got = scores(NOTEBOOK, {**expected, **answers}, expected)
+    assert (got["gd_steps"], got["heavy_ball_steps"], got["nesterov_steps"]) == (1.0, 1.0, 1.0)
+
+
+# --- mistaken variants: no credit, and the message names the mistake ----------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -158,28 +259,36 @@ def test_legitimate_forms_of_the_paths_score_full_marks(convert):
         pytest.param({"dampening": DAMPENING}, id="dampened"),
     ],
 )
-def test_mistaken_heavy_ball_paths_fail(options):
-    answers = variant(NOTEBOOK, heavy_ball_path=list(path(**options)))
-    assert scores(NOTEBOOK, answers)["heavy_ball_path"] < 0.05
-    assert "first difference at step" in messages(NOTEBOOK, answers)["heavy_ball_path"]
+def test_mistaken_heavy_ball_paths_fail(
+    chosen: Problem, expected: dict[str, Any], options: dict[str, Any]
+) -> None:
+    answers = {"heavy_ball_path": list(path(chosen.start, **options))}
+    assert earned(answers, expected, "heavy_ball_path") < 0.05
+    assert "first difference at step" in message(answers, expected, "heavy_ball_path")
 
 
-def test_an_averaging_buffer_is_named_in_the_message():
-    answers = variant(NOTEBOOK, heavy_ball_path=list(path(averaging=True)))
-    assert "a sum, not an average" in messages(NOTEBOOK, answers)["heavy_ball_path"]
+def test_an_averaging_buffer_is_named_in_the_message(chosen: Problem, expected: dict[str, Any]) -> None:
+    answers = {"heavy_ball_path": list(path(chosen.start, averaging=True))}
+    assert "a sum, not an average" in message(answers, expected, "heavy_ball_path")
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
-def test_an_ascending_heavy_ball_fails():
-    answers = variant(NOTEBOOK, heavy_ball_path=list(path(ascent=True)))
-    assert scores(NOTEBOOK, answers)["heavy_ball_path"] == 0.0
+def test_an_ascending_heavy_ball_fails_and_the_message_names_the_sign(
+    chosen: Problem, expected: dict[str, Any]
+) -> None:
+    answers = {"heavy_ball_path": list(path(chosen.start, ascent=True))}
+    assert earned(answers, expected, "heavy_ball_path") == 0.0
+    said = message(answers, expected, "heavy_ball_path")
+    assert "sign" in said or "downhill" in said or "uphill" in said
 
 
-def test_dampening_at_the_first_step_fails_from_step_0_and_says_why():
-    answers = variant(NOTEBOOK, dampened_path=list(path(DAMPENING, damp_first=True)))
-    assert scores(NOTEBOOK, answers)["dampened_path"] < 0.05
-    said = messages(NOTEBOOK, answers)["dampened_path"]
+def test_dampening_at_the_first_step_fails_from_step_0_and_says_why(
+    chosen: Problem, expected: dict[str, Any]
+) -> None:
+    answers = {"dampened_path": list(path(chosen.start, DAMPENING, damp_first=True))}
+    assert earned(answers, expected, "dampened_path") < 0.05
+    said = message(answers, expected, "dampened_path")
     assert "first difference at step 0" in said and "undamped gradient" in said
 
 
@@ -191,70 +300,56 @@ def test_dampening_at_the_first_step_fails_from_step_0_and_says_why():
         pytest.param({"zero_grad": False}, id="forgotten zero_"),
     ],
 )
-def test_other_mistaken_dampened_paths_fail(options):
-    options.setdefault("dampening", DAMPENING if options else 0.0)
-    answers = variant(NOTEBOOK, dampened_path=list(path(**options)))
-    assert scores(NOTEBOOK, answers)["dampened_path"] < 0.05
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        pytest.param(counts(gd_tuning), id="list of ints"),
-        pytest.param(np.array(counts(gd_tuning), dtype=np.int64), id="int array"),
-        pytest.param(torch.tensor(counts(gd_tuning)), id="tensor"),
-        pytest.param([float(count) for count in counts(gd_tuning)], id="floats"),
-    ],
-)
-def test_legitimate_forms_of_the_counts_score_full_marks(value):
-    assert scores(NOTEBOOK, variant(NOTEBOOK, gd_steps=value))["gd_steps"] == 1.0
-
-
-def test_float32_counts_score_full_marks():
-    answers = variant(
-        NOTEBOOK,
-        gd_steps=counts(gd_tuning, dtype=np.float32),
-        heavy_ball_steps=counts(heavy_ball_tuning, dtype=np.float32),
-        nesterov_steps=counts(nesterov_tuning, nesterov=True, dtype=np.float32),
-    )
-    got = scores(NOTEBOOK, answers)
-    assert (got["gd_steps"], got["heavy_ball_steps"], got["nesterov_steps"]) == (1.0, 1.0, 1.0)
+def test_other_mistaken_dampened_paths_fail(
+    chosen: Problem, expected: dict[str, Any], options: dict[str, Any]
+) -> None:
+    options = {"dampening": DAMPENING if options else 0.0, **options}
+    answers = {"dampened_path": list(path(chosen.start, **options))}
+    assert earned(answers, expected, "dampened_path") < 0.05
+    message(answers, expected, "dampened_path")
 
 
 @pytest.mark.parametrize("key, tuning", [("gd_steps", gd_tuning), ("heavy_ball_steps", heavy_ball_tuning)])
-def test_a_count_one_off_fails_and_names_the_counting(key, tuning):
-    answers = variant(NOTEBOOK, **{key: counts(tuning, first_step=0)})
-    assert scores(NOTEBOOK, answers)[key] == 0.0
-    assert (
-        "the first step being step 1" in messages(NOTEBOOK, answers)[key]
-        or "count starts at 1" in (messages(NOTEBOOK, answers)[key])
-    )
+def test_a_count_one_off_fails_and_names_the_counting(
+    chosen: Problem, expected: dict[str, Any], key: str, tuning
+) -> None:
+    answers = {key: counts(chosen.kappas, tuning, first_step=0)}
+    assert earned(answers, expected, key) == 0.0
+    said = message(answers, expected, key)
+    assert "one too small" in said and "first step counted as 1" in said
 
 
-def test_a_heavy_ball_with_the_momentum_not_squared_fails_and_says_so():
-    unsquared = counts(lambda kappa: heavy_ball_tuning(kappa, squared=False))
-    answers = variant(NOTEBOOK, heavy_ball_steps=unsquared)
-    assert scores(NOTEBOOK, answers)["heavy_ball_steps"] == 0.0
-    assert "squared" in messages(NOTEBOOK, answers)["heavy_ball_steps"]
+def test_a_heavy_ball_with_the_momentum_not_squared_fails_and_says_so(
+    chosen: Problem, expected: dict[str, Any]
+) -> None:
+    answers = {
+        "heavy_ball_steps": counts(chosen.kappas, lambda kappa: heavy_ball_tuning(kappa, squared=False))
+    }
+    assert earned(answers, expected, "heavy_ball_steps") == 0.0
+    assert "squared" in message(answers, expected, "heavy_ball_steps")
 
 
-def test_the_optimal_fixed_step_is_not_the_asked_one():
+def test_the_optimal_fixed_step_is_not_the_asked_one(chosen: Problem, expected: dict[str, Any]) -> None:
     # 2/(L + μ) is the best fixed step (the conditioning notebook); the task asks for 1/L, rate 1 − 1/κ.
-    answers = variant(NOTEBOOK, gd_steps=counts(lambda kappa: (2 / (kappa + 1), 0.0)))
-    assert scores(NOTEBOOK, answers)["gd_steps"] == 0.0
+    answers = {"gd_steps": counts(chosen.kappas, lambda kappa: (2 / (kappa + 1), 0.0))}
+    assert earned(answers, expected, "gd_steps") == 0.0
+    assert "learning rate 1/κ" in message(answers, expected, "gd_steps")
 
 
 @pytest.mark.parametrize(
-    "mistaken",
+    "mistake",
     [
-        pytest.param(counts(nesterov_tuning), id="nesterov=True forgotten"),
+        pytest.param({"tuning": nesterov_tuning}, id="nesterov=True forgotten"),
         pytest.param(
-            counts(lambda kappa: nesterov_tuning(kappa, squared=True), nesterov=True), id="squared momentum"
+            {"tuning": lambda kappa: nesterov_tuning(kappa, squared=True), "nesterov": True},
+            id="squared momentum",
         ),
-        pytest.param(counts(heavy_ball_tuning), id="the heavy ball's counts"),
+        pytest.param({"tuning": heavy_ball_tuning}, id="the heavy ball's counts"),
     ],
 )
-def test_mistaken_nesterov_counts_fail(mistaken):
-    answers = variant(NOTEBOOK, nesterov_steps=mistaken)
-    assert scores(NOTEBOOK, answers)["nesterov_steps"] == 0.0
-    assert "nesterov=True" in messages(NOTEBOOK, answers)["nesterov_steps"]
+def test_mistaken_nesterov_counts_fail(
+    chosen: Problem, expected: dict[str, Any], mistake: dict[str, Any]
+) -> None:
+    answers = {"nesterov_steps": counts(chosen.kappas, **mistake)}
+    assert earned(answers, expected, "nesterov_steps") == 0.0
+    assert "nesterov=True" in message(answers, expected, "nesterov_steps")

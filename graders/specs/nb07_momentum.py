@@ -14,35 +14,35 @@ SPECS = {
         kinds.trajectory,
         2,
         CLOSE,
-        "each step: backward(), buffer = 0.9·buffer + x.grad (a sum, not an average), x -= 0.001·buffer, "
-        "then x.grad.zero_()",
+        "does the buffer add each new gradient to μ times itself (a sum, not an average), does x step "
+        "against the buffer, downhill, and is the gradient cleared between steps so it does not pile up?",
     ),
     "dampened_path": Spec(
         kinds.trajectory,
         2,
         CLOSE,
-        "PyTorch's first step puts the undamped gradient into the buffer; later steps add (1 − 0.5)·x.grad "
-        "to 0.9·buffer, the buffer itself is not damped",
+        "which step puts the undamped gradient into the buffer, and is the factor (1 − τ) applied to the new "
+        "gradient only, not to the whole buffer?",
     ),
     "gd_steps": Spec(
         kinds.array,
         1,
         CLOSE,
-        "learning rate 1/κ, momentum 0, from (1, 1) in float64; count the steps taken when ‖x‖ ≤ 1e-6 "
-        "first holds, checked after each step, the first step being step 1",
+        "is each count the number of steps taken when ‖x‖ first reaches the tolerance, checked after every "
+        "step with the first step counted as 1, for plain gradient descent at learning rate 1/κ?",
     ),
     "heavy_ball_steps": Spec(
         kinds.array,
         2,
         CLOSE,
-        "learning rate 4/(√κ + 1)² and momentum ((√κ − 1)/(√κ + 1))², squared; the buffer is updated "
-        "before x, and the count starts at 1 after the first step",
+        "is the heavy ball's momentum Polyak's ratio squared, is the buffer updated before x, and is the "
+        "first step counted as 1?",
     ),
     "nesterov_steps": Spec(
         kinds.array,
         1,
         CLOSE,
-        "torch.optim.SGD(lr=1/κ, momentum=(√κ − 1)/(√κ + 1), nesterov=True): the momentum not squared, "
-        "and nesterov=True set",
+        "was nesterov=True passed to torch.optim.SGD, and is Nesterov's momentum the ratio (√κ − 1)/(√κ + 1) "
+        "itself, not its square?",
     ),
 }
