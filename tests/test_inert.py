@@ -30,6 +30,7 @@ from test_sandbox import sandbox_or_skip
 from graders.__main__ import main
 from graders.classgrade import grade_class
 from graders.course import solution_notebooks
+from graders.gradebook import run_nbgrader
 from graders.inert_outputs import InertOutputs
 from graders.roster import Student
 from graders.rows import neutral
@@ -328,9 +329,15 @@ def hostile_class(tmp_path_factory: pytest.TempPathFactory) -> HostileClass:
     return HostileClass(course, report.report_txt.read_text(encoding="utf-8"), report.grades_csv)
 
 
+def quoted_rows(grades: Path) -> dict[str, dict[str, str]]:
+    """grades.csv by student id, after checking that no field starts like a formula."""
+    header, *rows = csv_fields(grades)
+    assert not [field for row in rows for field in row if field.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    return {row[header.index("student_id")]: dict(zip(header, row, strict=True)) for row in rows}
+
+
 def test_the_class_is_graded_and_formula_fields_are_quoted(hostile_class: HostileClass) -> None:
-    header, *rows = csv_fields(hostile_class.grades)
-    by_id = {row[header.index("student_id")]: dict(zip(header, row, strict=True)) for row in rows}
+    by_id = quoted_rows(hostile_class.grades)
     assert {student: float(row["score"]) for student, row in by_id.items()} == {"ada": 7, MALLORY: 7}
     ada = by_id["ada"]
     assert (ada["first_name"], ada["last_name"], ada["email"]) == (
@@ -338,9 +345,20 @@ def test_the_class_is_graded_and_formula_fields_are_quoted(hostile_class: Hostil
         "'+SUM(1,2)",
         "'@ada.example",
     )
-    assert not [field for row in rows for field in row if field.startswith(("=", "+", "-", "@", "\t", "\r"))]
-    refused = [line for line in hostile_class.report.splitlines() if line.strip().startswith("=1+2 / -:")]
-    assert len(refused) == 1 and "an id is letters, digits and ._@- only" in refused[0], refused
+    assert (ada["audit"], by_id[MALLORY]["audit"]) == ("", "")
+    problems = [line.strip() for line in hostile_class.report.splitlines() if " / " in line]
+    assert len(problems) == 1 and problems[0].startswith("=1+2 / -: not graded: the folder name"), problems
+    assert "an id is letters, digits and ._@- only" in problems[0]
+
+
+def test_nbgraders_export_plugin_quotes_them_too(hostile_class: HostileClass, tmp_path: Path) -> None:
+    out = tmp_path / "exported.csv"
+    run_nbgrader(
+        ["export", "--exporter=graders.plugins.AuditedExport", f"--to={out}"],
+        hostile_class.course,
+        tmp_path / "log",
+    )
+    assert quoted_rows(out) == quoted_rows(hostile_class.grades)
 
 
 def test_no_file_the_course_serves_holds_an_active_payload(hostile_class: HostileClass) -> None:
