@@ -1,6 +1,7 @@
 """Shared by the tests: grade variants of a notebook's reference answers."""
 
 import copy
+import re
 from typing import Any
 
 import numpy as np
@@ -54,3 +55,108 @@ TRAJECTORY_FORMS = [
     pytest.param(lambda steps: np.array([np.asarray(step) for step in steps]), id="one stacked array"),
     pytest.param(tuple, id="tuple"),
 ]
+
+
+# A number as messages print it: 13, -0.26, 0.260232, 2.60e-01, 1e-6 (not the digits inside a name such as
+# float32, var_history_2 or MulBackward0).
+PRINTED_NUMBER = re.compile(r"(?<![\w.])[-+−]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+−]?\d+)?")
+# A factor relative to the reference ("2× too large", "times 0.5", "times about 300") is not a value.
+FACTOR_BEFORE = re.compile(r"(?:×|\btimes(?: about)?)\s*$")
+
+
+def reference_numbers(value: Any) -> list[float]:
+    """The magnitudes of every finite number in a (nested) answer value; booleans are not numbers."""
+    numbers, _ = _leaves(value)
+    return numbers
+
+
+def leaked_reference(message: str, expected: Any, got: Any = None) -> list[str]:
+    """What in `message` reveals the reference value `expected` (see assert_reveals_no_reference)."""
+    reference, names = _leaves(expected)
+    own, own_names = _leaves(got)
+    reference_array, own_array = np.array(reference), np.array(own)
+    extent = max(_extents(expected) | _extents(got), default=-1)
+    leaks = []
+    for match in PRINTED_NUMBER.finditer(message):
+        value, matches = _printed_matcher(match.group())
+        if not reference or not matches(reference_array).any():
+            continue
+        explained = (
+            (own and matches(own_array).any())
+            or (value.is_integer() and value <= extent)
+            or FACTOR_BEFORE.search(message[: match.start()])
+            or message[match.end() : match.end() + 1] == "×"
+        )
+        if not explained:
+            leaks.append(match.group())
+    leaks += [
+        name
+        for name in sorted(set(names) - set(own_names))
+        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", message)
+    ]
+    return leaks
+
+
+def assert_reveals_no_reference(message: str, expected: Any, got: Any = None) -> None:
+    """Fail when `message` shows a number or name of the reference value `expected` (or part of it).
+
+    A printed number leaks when, at the precision it is printed with, it is the magnitude of one of the
+    reference's numbers (13 for 13.0 or 12.96, 0.26 or 2.60e-01 for -0.260232; a number printed with one
+    significant digit, like 3 or 0.001, only when exact) and the message could not have taken it from
+    elsewhere: not a number of the student's own value `got` (echoing it is allowed), not an integer up to
+    the largest extent of either value's shape (an index, a step, a length or a shape), not a factor
+    ("2×", "times 0.5"). A name (a string element, or True/False) leaks when the message holds it as a
+    word and `got` does not.
+    """
+    leaks = leaked_reference(message, expected, got)
+    assert not leaks, f"the message reveals the reference ({', '.join(leaks)}): {message!r}"
+
+
+def _printed_matcher(printed: str) -> tuple[float, Any]:
+    """The printed number's magnitude, and a test of which magnitudes it is a rounding of."""
+    mantissa, _, exponent = printed.lstrip("-+−").lower().partition("e")
+    scale = 10.0 ** int(exponent.replace("−", "-") or 0)
+    whole, _, decimals = mantissa.partition(".")
+    value = float(mantissa or 0) * scale
+    digits = (whole + decimals).lstrip("0")
+    significant = len(digits if decimals else digits.rstrip("0"))
+    if significant <= 1:  # 3 or 0.001 could be anything from 2.5 to 3.5: only exact counts
+        return value, lambda numbers: np.isclose(numbers, value, rtol=1e-6, atol=0.0)
+    half_unit = 0.5 * 10.0 ** -len(decimals) * scale * (1 + 1e-9)
+    return value, lambda numbers: np.abs(numbers - value) <= half_unit
+
+
+def _leaves(value: Any) -> tuple[list[float], list[str]]:
+    """Magnitudes of the finite numbers and the names (strings, True/False) in a nested value."""
+    try:
+        value = to_plain(value)
+    except TypeError:  # not an answer value (a loader's Rejected): nothing to compare with
+        return [], []
+    if isinstance(value, bool):
+        return [], [str(value)]
+    if isinstance(value, str):
+        return [], [value] if len(value) > 1 else []
+    if isinstance(value, int | float):
+        return ([abs(float(value))] if np.isfinite(value) else []), []
+    if isinstance(value, np.ndarray):
+        if value.dtype == bool:
+            return [], [str(flag) for flag in set(value.ravel().tolist())]
+        if value.dtype.kind in "iuf":
+            numbers = np.abs(value.astype(np.float64).ravel())
+            return numbers[np.isfinite(numbers)].tolist(), []
+        value = value.tolist()
+    numbers, names = [], []
+    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else []:
+        more, more_names = _leaves(item)
+        numbers += more
+        names += more_names
+    return numbers, names
+
+
+def _extents(value: Any) -> set[int]:
+    """Every length along every axis of a (possibly ragged) nested value."""
+    if isinstance(value, np.ndarray) or hasattr(value, "shape"):
+        return set(np.shape(value))
+    if isinstance(value, list | tuple):
+        return {len(value)}.union(*(_extents(item) for item in value))
+    return set()
