@@ -91,7 +91,7 @@ class InertOutputs(NbGraderPreprocessor):
             return new_output("stream", name="stdout", text=f"[removed: an output of type {_text(kind)!r}]\n")
         bundle = output.get("data") if isinstance(output.get("data"), dict) else {}
         data = {
-            kind: value for kind, value in bundle.items() if kind in self.image_types and _is_base64(value)
+            mime: value for mime, value in bundle.items() if mime in self.image_types and _is_base64(value)
         }
         if isinstance(bundle.get(TEXT), str):
             data[TEXT] = bundle[TEXT]
@@ -130,9 +130,9 @@ class InertOutputs(NbGraderPreprocessor):
         kept = {}
         for name, bundle in attachments.items():
             images = {
-                kind: value
-                for kind, value in (bundle.items() if isinstance(bundle, dict) else ())
-                if kind in self.image_types and _is_base64(value)
+                mime: value
+                for mime, value in (bundle.items() if isinstance(bundle, dict) else ())
+                if mime in self.image_types and _is_base64(value)
             }
             if images:
                 kept[str(name)] = images

@@ -224,6 +224,32 @@ def test_markdown_html_is_sanitized_and_only_png_jpeg_attachments_stay() -> None
     assert "widgets" not in inert.metadata
 
 
+# Markup that parsers read differently, each running `pwned` in a browser if it survived.
+TRICKY_MARKDOWN = [
+    "<img/src=x/onerror=pwned()>",
+    "<!--><img src=x onerror=pwned()>-->",
+    '<a href="jav&#x09;ascript:pwned()">x</a>',
+    "<a href=javascript&colon;pwned()>x</a>",
+    "<svg><style><img src=x onerror=pwned()></style></svg>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=pwned()>",
+    '<noscript><p title="</noscript><img src=x onerror=pwned()>">',
+    '<div title="a"onclick="pwned()">x</div>',
+    '<img src="x" onerror\n=pwned()>',
+    "<details open ontoggle=pwned()>",
+    "<form><button formaction=javascript:pwned()>x",
+    "<![CDATA[<img src=x onerror=pwned()>]]>",
+    "```mermaid\ngraph TD\nA[pwned] --> B\n```",
+    "$\\unicode{<img src=x onerror=pwned()>}$",
+]
+
+
+@pytest.mark.parametrize("markdown", TRICKY_MARKDOWN)
+def test_tricky_markdown_renders_nothing_active(markdown: str) -> None:
+    nb = new_notebook(cells=[new_markdown_cell(markdown)])
+    assert student_payloads(rendered(made_inert(nb))) == []
+    assert 'class="mermaid"' not in rendered(made_inert(nb))
+
+
 def test_every_markdown_cell_of_the_course_passes_unchanged() -> None:
     preprocessor = InertOutputs()
     for path in solution_notebooks():
