@@ -2,9 +2,11 @@
 
 Every solution notebook is executed bare with nbclient (time, slowest cell, peak memory of its kernel),
 then autograded by nbgrader as a correct submission through graders.classgrade, then its answer file
-goes through the fast path; a class is graded with JOBS=1 and JOBS=2; 1,000 generated answer files
-go through the fast path. All ratios come from this one run. With --distributed-only, only the class
-graded through Dask (1 and 2 local workers) is measured and its section of bench/results.md rewritten.
+goes through the fast path; the references of K hidden instances of every notebook are made (cold, then
+cached); a class is graded with JOBS=1 and JOBS=2 on the public instance, and with JOBS=2 on hidden
+instances; 1,000 generated answer files go through the fast path. All ratios come from this one run.
+With --distributed-only, only the class graded through Dask (1 and 2 local workers) is measured and its
+section of bench/results.md rewritten.
 """
 
 import datetime
@@ -28,7 +30,9 @@ from graders.build import execute
 from graders.classgrade import grade_class
 from graders.course import SCRATCH_STUDENT, Course, Task, prepare_course, solution_notebooks
 from graders.gradebook import sqlite_url
+from graders.hidden_instances import DEFAULT_POOL
 from graders.paths import REPO_ROOT, answers_dir
+from graders.references import make_references
 from graders.sandbox import Limits
 from graders.scoring import grade_answer_file, grade_folder
 from graders.specs import cell_timeout_for
@@ -120,13 +124,29 @@ def fast_path_ms(name: str) -> float:
     )
 
 
-def class_seconds(jobs: int, scratch: Path) -> float:
-    """Wall time to grade CLASS_SIZE correct notebook-00 submissions once the course is laid out."""
-    course, submissions = scratch / f"course{jobs}", scratch / f"submissions{jobs}"
-    grade_class(write_submissions(submissions, [Pupil("warmup", 0)]), course)
+def reference_seconds(names: list[str], pool: int, jobs: int, scratch: Path) -> tuple[float, float]:
+    """Seconds to make the references of instances 1..pool of every notebook (each solution run once per
+    instance, `jobs` at a time), and seconds to find them all cached on a second call."""
+    pairs = [(name, instance) for name in names for instance in range(1, pool + 1)]
+    return timed(lambda: make_references(scratch, pairs, jobs)), timed(
+        lambda: make_references(scratch, pairs, jobs)
+    )
+
+
+def with_references(course: Path, pool: int) -> None:
+    """Make notebook 00's references for every instance of the pool, so a measured run makes none."""
+    make_references(course / "grading", [("00_autograd", k) for k in range(1, pool + 1)], jobs=2)
+
+
+def class_seconds(jobs: int, scratch: Path, instances: int = 0) -> float:
+    """Wall time to grade CLASS_SIZE correct notebook-00 submissions once the course is laid out, on the
+    public instance or on hidden ones (their references made beforehand)."""
+    course, submissions = scratch / f"course{jobs}-{instances}", scratch / f"submissions{jobs}-{instances}"
+    grade_class(write_submissions(submissions, [Pupil("warmup", 0)]), course, instances=instances)
+    with_references(course, instances)
     write_submissions(submissions, [Pupil(f"student{index:02d}", 0) for index in range(CLASS_SIZE)])
     start = time.perf_counter()
-    report = grade_class(submissions, course, jobs=jobs)
+    report = grade_class(submissions, course, jobs=jobs, instances=instances)
     seconds = time.perf_counter() - start
     assert report.graded_now == CLASS_SIZE, f"graded {report.graded_now} of {CLASS_SIZE}"
     return seconds
@@ -142,6 +162,7 @@ def dask_seconds(workers: int, scratch: Path) -> tuple[float, float]:
     ) as cluster:
         # Lays out the course and has every worker import nbgrader once, outside the measurement.
         grade_class(write_submissions(submissions, warmup), course, scheduler=cluster.scheduler_address)
+        with_references(course, DEFAULT_POOL)
         write_submissions(submissions, [Pupil(f"student{index:02d}", 0) for index in range(CLASS_SIZE)])
         start = time.perf_counter()
         report = grade_class(submissions, course, scheduler=cluster.scheduler_address)
@@ -218,7 +239,25 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, load average at start {load}"
 
 
-def render(times: list[NotebookTimes], serial: float, parallel: float, thousand: float, started: str) -> str:
+@dataclass(frozen=True)
+class InstanceTimes:
+    """What hidden instances cost: making references (cold and cached) and grading a class on them."""
+
+    pool: int
+    notebooks: int
+    references_seconds: float
+    cached_seconds: float
+    hidden_class_seconds: float
+
+
+def render(
+    times: list[NotebookTimes],
+    serial: float,
+    parallel: float,
+    thousand: float,
+    started: str,
+    instances: InstanceTimes,
+) -> str:
     rows = [
         f"| {t.name} | {t.nbclient_seconds:.1f} | {t.autograde_seconds:.1f} "
         f"| {t.autograde_seconds / t.nbclient_seconds:.1f}× | {t.fast_path_ms:.1f} "
@@ -245,6 +284,14 @@ def render(times: list[NotebookTimes], serial: float, parallel: float, thousand:
             f"{thousand:.1f} s ({1000 * thousand / GENERATED_FILES:.1f} ms per file).",
             f"- A class of {CLASS_SIZE} notebook-00 submissions, course already laid out: "
             f"JOBS=1 {serial:.1f} s, JOBS=2 {parallel:.1f} s: {serial / parallel:.2f}× faster with 2.",
+            f"- References of {instances.pool} hidden instances for all {instances.notebooks} notebooks"
+            f" ({instances.pool * instances.notebooks} solution runs, 2 at a time, cached in the course):"
+            f" {instances.references_seconds:.0f} s once"
+            f" ({instances.references_seconds / (instances.pool * instances.notebooks):.1f} s per run);"
+            f" found cached: {instances.cached_seconds:.2f} s.",
+            f"- The same class graded on hidden instances (K={instances.pool}, references made beforehand),"
+            f" JOBS=2: {instances.hidden_class_seconds:.1f} s, against {parallel:.1f} s on the public one"
+            f" ({instances.hidden_class_seconds / parallel:.2f}×).",
             "- Cell timeouts (CELL_TIMEOUT_SECONDS in graders/specs, or its default) are at least"
             f" {min(cell_timeout_for(t.name) / t.slowest_cell_seconds for t in times):.0f}×"
             " the slowest solution cell above.",
@@ -281,9 +328,12 @@ def main() -> None:
     print("autograde:", {name: round(seconds, 1) for name, seconds in autograded.items()}, flush=True)
     times = [NotebookTimes(name, *bare[name], autograded[name], fast_path_ms(name)) for name in names]
     serial, parallel = class_seconds(1, WORK / "classes"), class_seconds(2, WORK / "classes")
+    made, cached = reference_seconds(names, DEFAULT_POOL, 2, WORK / "references")
+    hidden = class_seconds(2, WORK / "classes", instances=DEFAULT_POOL)
+    instances = InstanceTimes(DEFAULT_POOL, len(names), made, cached, hidden)
     folder = generated_answers(WORK / "generated", GENERATED_FILES)
     thousand = timed(lambda: grade_folder(folder, ["00_autograd"]))
-    RESULTS.write_text(render(times, serial, parallel, thousand, started), encoding="utf-8")
+    RESULTS.write_text(render(times, serial, parallel, thousand, started, instances), encoding="utf-8")
     write_distributed(distributed())
     shutil.rmtree(WORK, ignore_errors=True)
     print(RESULTS.read_text(encoding="utf-8"))
