@@ -121,7 +121,7 @@ def small_positive(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     if value < 0:
         return Verdict(0.0, f"{value:.3g} is negative, and this quantity never is")
     if value == 0:
-        return Verdict(0.0, "exactly 0", "compute it from your run: an optimiser never lands exactly on zero")
+        return Verdict(0.0, "exactly 0", "is it computed from your run? No optimiser ends exactly on zero")
     if value < bound * tolerance.floor:
         return Verdict(0.0, f"{value:.3g} is orders of magnitude below what a finished run leaves")
     if value > tolerance.atol:
@@ -146,7 +146,7 @@ def rounding_residual(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     if value < 0:
         return Verdict(0.0, f"{value:.3g} is negative, and a norm never is")
     if value == 0:
-        return Verdict(0.0, "exactly 0", "compute it from your run: rounding never leaves exactly zero")
+        return Verdict(0.0, "exactly 0", "is it computed from your run? Rounding never leaves exactly zero")
     float64_level = float(np.reshape(expected, ()))
     float32_level = float64_level * FLOAT32_ROUNDING
     factor = 1 / tolerance.floor
@@ -559,5 +559,5 @@ def _shape_hint(reference: np.ndarray, answer: np.ndarray) -> str:
     if reference.ndim == 2 and answer.shape == reference.shape[::-1]:
         return "it is the transpose of what is expected"
     if answer.size == reference.size:
-        return "same number of values in another shape: check a reshape or a missing/extra dimension"
+        return "the same number of values in another shape: is a dimension missing, extra or reshaped?"
     return ""

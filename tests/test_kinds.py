@@ -162,7 +162,7 @@ def test_small_positive_accepts_values_of_the_reference_magnitude(got: float) ->
     ("got", "words"),
     [
         pytest.param(-1.5e-7, "negative", id="terms swapped"),
-        pytest.param(0.0, "never lands exactly on zero", id="typed-in 0"),
+        pytest.param(0.0, "ends exactly on zero", id="typed-in 0"),
         pytest.param(2.2e-14, "orders of magnitude below what a finished run leaves", id="squared norm"),
         pytest.param(0.5, "above the allowed", id="not converged"),
         pytest.param(float("nan"), "diverged", id="diverged"),

@@ -292,7 +292,7 @@ def test_the_excess_ratio_of_any_shuffle_passes(shuffle_seed):
 def test_a_typed_in_zero_excess_fails():
     answers = variant(NOTEBOOK, sgd_excess_loss=0.0)
     assert scores(NOTEBOOK, answers)["sgd_excess_loss"] == 0.0
-    assert "compute it from your run" in messages(NOTEBOOK, answers)["sgd_excess_loss"]
+    assert "computed from your run" in messages(NOTEBOOK, answers)["sgd_excess_loss"]
 
 
 def test_unconverged_excess_fails_with_the_hint():
