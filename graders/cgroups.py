@@ -51,6 +51,11 @@ class Group:
         for folder in self.folders:
             (folder / "cgroup.procs").write_text(str(os.getpid()), encoding="ascii")
 
+    def leave(self) -> None:
+        """Move the calling process back to the v1 groups it came from (those holding GROUP_FOLDER)."""
+        for folder in self.folders:
+            (folder.parent.parent / "cgroup.procs").write_text(str(os.getpid()), encoding="ascii")
+
     def remove(self) -> None:
         """Remove the v1 folders once the kernel's processes are gone (a scope is systemd's to remove)."""
         deadline = time.monotonic() + REMOVAL_SECONDS

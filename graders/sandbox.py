@@ -249,7 +249,8 @@ def launch(limit: str, connection_file: str) -> None:
             f"the sandboxed kernel has no network, so it needs ipc transport, not {transport!r}: "
             "run nbgrader with --KernelManager.transport=ipc"
         )
-    memory, processes, way = int(limit), process_limit(), cgroups.mechanism()
+    memory, processes = int(limit), process_limit()
+    way = cgroups.SCOPE if cgroups.SCOPE_VARIABLE in os.environ else cgroups.mechanism()
     if way == cgroups.SCOPE and cgroups.SCOPE_VARIABLE not in os.environ:
         # systemd-run becomes this launcher again, inside a scope whose limits hold for all it starts.
         os.environ[cgroups.SCOPE_VARIABLE] = "1"
@@ -263,11 +264,14 @@ def launch(limit: str, connection_file: str) -> None:
     command = sandbox_command(workdir, connection.parent, kernel)
     group = None
     if way == cgroups.V1:
+        # bwrap inherits the group; the launcher leaves it, to read its counters and remove it at the end.
         group = cgroups.create_v1(f"kernel-{os.getpid()}", memory, processes)
+        group.join()
     elif way == cgroups.SCOPE:
         group = cgroups.own_v2_group()
-    # The launcher itself stays out of a v1 group: the counters are read, and the group removed, by it.
-    bwrap = subprocess.Popen(command, preexec_fn=group.join if way == cgroups.V1 else None)
+    bwrap = subprocess.Popen(command)
+    if way == cgroups.V1:
+        group.leave()
     # jupyter_client ends a kernel that ignores its shutdown request with SIGTERM: end bwrap, then report.
     signal.signal(signal.SIGTERM, lambda *_: bwrap.kill())
     status = bwrap.wait()

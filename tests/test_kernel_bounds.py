@@ -24,10 +24,13 @@ from graders.sandbox import (
     KERNEL_NAME,
     KERNEL_UID,
     SHM_SIZE_BYTES,
+    SandboxUnavailable,
+    UnboundedKernels,
     bounds_line,
     install_kernel_spec,
     limits_hit,
     process_limit,
+    require_sandbox,
 )
 
 # Enough for ipykernel and one child of 600 MiB (each under its own address-space limit), not for two.
@@ -239,3 +242,13 @@ def test_the_report_says_how_kernels_are_bounded_here() -> None:
     line = bounds_line()
     assert f"each kernel in its own {cgroups.mechanism()}" in line
     assert f"{process_limit()} processes and threads" in line and f"as uid {KERNEL_UID}" in line
+
+
+def test_without_a_control_group_grading_warns_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cgroups, "mechanism", lambda: "")
+    assert bounds_line().startswith("limits:   WARNING: kernels get no control group here")
+    try:
+        with pytest.warns(UnboundedKernels, match="the number of processes not at all"):
+            require_sandbox()
+    except SandboxUnavailable as missing:  # no bubblewrap: grading stops before any kernel runs
+        pytest.skip(str(missing))
