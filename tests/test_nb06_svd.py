@@ -1,41 +1,79 @@
-"""Notebook 06 (the SVD by gradient descent): the grader's verdicts on mistaken and legitimate answers.
+"""Notebook 06 (the SVD by gradient descent): the grader's verdicts on mistaken and legitimate answers, on
+the public problem and on a hidden instance alike; every instance keeps the lesson.
 
 The SVD is defined only up to the sign of each pair of singular vectors (and their order, which the notebook
 fixes by sorting), so legitimate variants include flipped columns and runs from another starting point.
-Data and training are replayed here with the notebook's seed, so the variants are what a student would get.
+Data and training are replayed here from the instance's problem with its seed, so the variants are what a
+student would get; each is graded against that instance's reference.
 """
 
 from functools import cache
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
-from grading_helpers import messages, reference, scores, variant
+from grading_helpers import assert_reveals_no_reference, messages, reference, scores
+
+from graders.loader import loads_answers
+from graders.problems.nb06_svd import CONVERGING, GAPS, SMALLEST, problem
 
 NOTEBOOK = "06_svd"
 ROWS, COLUMNS = 6, 4
 STEPS, LR = 3000, 0.01
 
 
-def notebook_data() -> dict[str, torch.Tensor]:
-    """The notebook's data cell, replayed: same seed, same order of random draws."""
-    generator = torch.Generator().manual_seed(0)
+def notebook_data(number: int) -> dict[str, torch.Tensor]:
+    """The notebook's data cell on instance `number`, replayed: same seed, same order of random draws."""
+    chosen = problem(number)
+    generator = torch.Generator().manual_seed(chosen.seed)
     left, _ = torch.linalg.qr(torch.randn(ROWS, COLUMNS, dtype=torch.float64, generator=generator))
     right, _ = torch.linalg.qr(torch.randn(COLUMNS, COLUMNS, dtype=torch.float64, generator=generator))
-    M = left @ torch.diag(torch.tensor([4.0, 3.0, 2.0, 1.0], dtype=torch.float64)) @ right.T
+    M = left @ torch.diag(torch.tensor(chosen.singular_values, dtype=torch.float64)) @ right.T
     U_init = 0.5 * torch.randn(ROWS, COLUMNS, dtype=torch.float64, generator=generator)
     V_init = 0.5 * torch.randn(COLUMNS, COLUMNS, dtype=torch.float64, generator=generator)
     return {"M": M, "U_init": U_init, "V_init": V_init, "s_init": torch.zeros(COLUMNS, dtype=torch.float64)}
 
 
-def train(dtype: type = np.float64, steps: int = STEPS, start_seed: int | None = None) -> dict[str, Any]:
+@pytest.fixture(params=[0, 1], ids=["public instance", "instance 1"])
+def number(request: pytest.FixtureRequest) -> int:
+    return request.param
+
+
+@pytest.fixture
+def expected(number: int, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The reference answers of the instance: the committed ones, or the solution's run on that instance."""
+    if number == 0:
+        return reference(NOTEBOOK)
+    return loads_answers(request.getfixturevalue("executed_instances")[NOTEBOOK, number].answer_json)
+
+
+def variant(expected: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**expected, **changes}
+
+
+def earned(answers: dict[str, Any], expected: dict[str, Any]) -> dict[str, float]:
+    return scores(NOTEBOOK, answers, expected)
+
+
+def said(answers: dict[str, Any], expected: dict[str, Any], key: str) -> str:
+    """The message `key` gets against `expected`, which must not show the reference value."""
+    message = messages(NOTEBOOK, answers, expected)[key]
+    assert_reveals_no_reference(message, expected[key], answers[key])
+    return message
+
+
+@cache
+def train(
+    number: int, dtype: type = np.float64, steps: int = STEPS, start_seed: int | None = None
+) -> dict[str, Any]:
     """Tasks 2 and 3 in numpy, with hand-derived gradients and Adam by its formulas.
 
     An independent implementation, and ten times faster than autograd for matrices this small.
     start_seed draws another starting point instead of the notebook's.
     """
-    data = {key: value.numpy().astype(dtype) for key, value in notebook_data().items()}
+    data = {key: value.numpy().astype(dtype) for key, value in notebook_data(number).items()}
     M, U, V, s = data["M"], data["U_init"], data["V_init"], data["s_init"]
     if start_seed is not None:
         generator = np.random.default_rng(start_seed)
@@ -75,71 +113,104 @@ def train(dtype: type = np.float64, steps: int = STEPS, start_seed: int | None =
 
 
 @cache
-def float32_run_from_another_start() -> dict[str, Any]:
-    return train(np.float32, start_seed=4)
+def float32_run_from_another_start(number: int) -> dict[str, Any]:
+    """A float32 run from the first of a few other starting points that finds the factors out of order."""
+    for start_seed in range(4, 12):
+        run = train(number, np.float32, start_seed=start_seed)
+        found_order = run["unsorted"][0]
+        if not np.array_equal(found_order, np.sort(found_order)[::-1]):
+            return run
+    raise AssertionError(f"every other start finds instance {number}'s factors already sorted")
 
 
 def answer_keys(run: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in run.items() if key != "unsorted"}
 
 
-def reference_arrays() -> dict[str, np.ndarray]:
-    return {key: np.asarray(value) for key, value in reference(NOTEBOOK).items()}
+def arrays(expected: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {key: np.asarray(value) for key, value in expected.items()}
 
 
-def full_marks(answers: dict[str, Any]) -> bool:
-    return all(share == 1.0 for share in scores(NOTEBOOK, answers).values())
+def full_marks(answers: dict[str, Any], expected: dict[str, Any]) -> bool:
+    return all(share == 1.0 for share in earned(answers, expected).values())
+
+
+# --- every instance keeps the lesson ----------------------------------------------------------------------
+
+
+# Hidden instances cycle through the converging candidates: these are all the problems there are.
+EVERY_PROBLEM = range(len(CONVERGING) + 1)
+
+
+@pytest.mark.parametrize("instance_number", EVERY_PROBLEM)
+def test_every_instance_keeps_the_lesson(instance_number: int) -> None:
+    """M's singular values stay distinct, well separated and unlike the public ones, and the 3000 Adam steps
+    from the instance's start reproduce M with orthonormal factors, found out of order, whose sorted values
+    are M's."""
+    values = np.array(problem(instance_number).singular_values)
+    assert np.all(values > 0) and np.all(np.diff(values) < 0)
+    if instance_number:
+        assert SMALLEST[0] <= values[-1] <= SMALLEST[1]
+        assert np.all((GAPS[0] - 0.01 <= -np.diff(values)) & (-np.diff(values) <= GAPS[1] + 0.01))
+        assert np.abs(values - problem(0).singular_values).max() > 0.05
+    run = train(instance_number)
+    M = notebook_data(instance_number)["M"].numpy()
+    assert np.abs(run["M_learned"] - M).max() < 1e-5
+    assert run["orthogonality_error"] < 1e-4
+    np.testing.assert_allclose(run["singular_values"], values, rtol=1e-5)
+    found_order = run["unsorted"][0]
+    assert not np.array_equal(found_order, np.sort(found_order)[::-1]), (
+        "nothing to sort: the task tests nothing"
+    )
 
 
 # --- legitimate variants: full marks -------------------------------------------------------------------
 
 
-def test_replayed_float64_run_is_the_reference() -> None:
+def test_replayed_float64_run_is_the_reference(number: int, expected: dict[str, Any]) -> None:
     """The numpy replay from the notebook's start reproduces it, so the variants below are meaningful."""
-    run = train(np.float64)
-    assert full_marks(variant(NOTEBOOK, **answer_keys(run)))
-    assert np.allclose(run["singular_values"], reference(NOTEBOOK)["singular_values"], rtol=1e-9)
+    run = train(number)
+    assert full_marks(variant(expected, **answer_keys(run)), expected)
+    assert np.allclose(run["singular_values"], expected["singular_values"], rtol=1e-6)
 
 
-def test_sign_flipped_singular_vector_pairs_get_full_marks() -> None:
+def test_sign_flipped_singular_vector_pairs_get_full_marks(expected: dict[str, Any]) -> None:
     """Flipping u_i and v_i together is another valid SVD with the same product."""
-    answers = reference_arrays()
+    answers = arrays(expected)
     signs = np.array([-1.0, 1.0, -1.0, -1.0])
     U, V, S = answers["U_learned"] * signs, answers["V_learned"] * signs, answers["singular_values"]
-    flipped = variant(NOTEBOOK, U_learned=U, V_learned=V, M_learned=U @ np.diag(S) @ V.T)
+    flipped = variant(expected, U_learned=U, V_learned=V, M_learned=U @ np.diag(S) @ V.T)
     assert not np.allclose(U, answers["U_learned"])
-    assert full_marks(flipped)
+    assert full_marks(flipped, expected)
 
 
-def test_float32_run_from_another_start_gets_full_marks() -> None:
+def test_float32_run_from_another_start_gets_full_marks(number: int, expected: dict[str, Any]) -> None:
     """Another starting point finds the factors in another order and with other signs; sorted, they match."""
-    run = float32_run_from_another_start()
-    found_order = run["unsorted"][0]
-    assert not np.array_equal(found_order, np.sort(found_order)[::-1])
+    run = float32_run_from_another_start(number)
     assert run["U_learned"].dtype == np.float32
-    answers = variant(NOTEBOOK, **answer_keys(run))
-    assert full_marks(answers)
+    assert full_marks(variant(expected, **answer_keys(run)), expected)
 
 
-def test_plain_lists_get_full_marks() -> None:
-    assert full_marks({key: value.tolist() for key, value in reference_arrays().items()})
+def test_plain_lists_get_full_marks(expected: dict[str, Any]) -> None:
+    assert full_marks({key: value.tolist() for key, value in arrays(expected).items()}, expected)
 
 
-def test_torch_tensors_get_full_marks() -> None:
-    assert full_marks({key: torch.tensor(value) for key, value in reference_arrays().items()})
+def test_torch_tensors_get_full_marks(expected: dict[str, Any]) -> None:
+    assert full_marks({key: torch.tensor(value) for key, value in arrays(expected).items()}, expected)
 
 
-def test_library_svd_gets_full_marks() -> None:
+def test_library_svd_gets_full_marks(number: int, expected: dict[str, Any]) -> None:
     """torch.linalg.svd is an exact answer; its signs may differ from the learned ones."""
-    U, S, Vh = torch.linalg.svd(notebook_data()["M"], full_matrices=False)
-    assert full_marks(variant(NOTEBOOK, singular_values=S, U_learned=U, V_learned=Vh.T, M_learned=U * S @ Vh))
+    U, S, Vh = torch.linalg.svd(notebook_data(number)["M"], full_matrices=False)
+    exact = variant(expected, singular_values=S, U_learned=U, V_learned=Vh.T, M_learned=U * S @ Vh)
+    assert full_marks(exact, expected)
 
 
 # --- mistaken variants --------------------------------------------------------------------------------------
 
 
-def initial_terms_with(mistake: str) -> list[float]:
-    data = notebook_data()
+def initial_terms_with(number: int, mistake: str) -> list[float]:
+    data = notebook_data(number)
     M, U, V, s = data["M"], data["U_init"], data["V_init"], data["s_init"]
     S = s if mistake == "no-softplus" else F.softplus(s)
     gram = U @ U.T if mistake == "U-Ut" else U.T @ U
@@ -151,49 +222,54 @@ def initial_terms_with(mistake: str) -> list[float]:
     ]
 
 
-def test_replayed_initial_terms_are_the_reference() -> None:
+def test_replayed_initial_terms_are_the_reference(number: int, expected: dict[str, Any]) -> None:
     """The replay reproduces the notebook: the mistaken terms below are its computation changed."""
-    replayed = variant(NOTEBOOK, initial_loss_terms=initial_terms_with("none"))
-    assert scores(NOTEBOOK, replayed)["initial_loss_terms"] == 1
+    replayed = variant(expected, initial_loss_terms=initial_terms_with(number, "none"))
+    assert earned(replayed, expected)["initial_loss_terms"] == 1
 
 
-def test_mistaken_loss_terms_are_rejected_with_the_hint() -> None:
-    for mistake in ("U-Ut", "no-softplus", "V-not-transposed"):
-        answers = variant(NOTEBOOK, initial_loss_terms=initial_terms_with(mistake))
-        assert scores(NOTEBOOK, answers)["initial_loss_terms"] == 0, mistake
-        assert "UᵀU (not UUᵀ)" in messages(NOTEBOOK, answers)["initial_loss_terms"], mistake
+@pytest.mark.parametrize("mistake", ["U-Ut", "no-softplus", "V-not-transposed"])
+def test_mistaken_loss_terms_are_rejected_with_the_hint(
+    number: int, expected: dict[str, Any], mistake: str
+) -> None:
+    answers = variant(expected, initial_loss_terms=initial_terms_with(number, mistake))
+    assert earned(answers, expected)["initial_loss_terms"] == 0
+    assert "UᵀU rather than UUᵀ" in said(answers, expected, "initial_loss_terms")
 
 
-def test_unsorted_singular_values_and_vectors_are_rejected() -> None:
-    S, U, V = float32_run_from_another_start()["unsorted"]
-    answers = variant(NOTEBOOK, singular_values=S, U_learned=U, V_learned=V)
-    earned, said = scores(NOTEBOOK, answers), messages(NOTEBOOK, answers)
-    assert earned["singular_values"] == 0 and "decreasing order" in said["singular_values"]
-    assert earned["U_learned"] < 1 and earned["V_learned"] < 1
-    assert "sorted in decreasing order" in said["U_learned"]
+def test_unsorted_singular_values_and_vectors_are_rejected(number: int, expected: dict[str, Any]) -> None:
+    S, U, V = float32_run_from_another_start(number)["unsorted"]
+    answers = variant(expected, singular_values=S, U_learned=U, V_learned=V)
+    got = earned(answers, expected)
+    assert got["singular_values"] == 0 and "decrease" in said(answers, expected, "singular_values")
+    assert got["U_learned"] < 1 and got["V_learned"] < 1
+    assert "sorted" in said(answers, expected, "U_learned")
 
 
-def test_columns_not_permuted_with_the_sorted_values_are_rejected() -> None:
-    run = float32_run_from_another_start()
+def test_columns_not_permuted_with_the_sorted_values_are_rejected(
+    number: int, expected: dict[str, Any]
+) -> None:
+    run = float32_run_from_another_start(number)
     _, U, V = run["unsorted"]
-    answers = variant(NOTEBOOK, singular_values=run["singular_values"], U_learned=U, V_learned=V)
-    earned = scores(NOTEBOOK, answers)
-    assert earned["singular_values"] == 1
-    assert earned["U_learned"] < 1 and earned["V_learned"] < 1
-    assert "sorted in decreasing order" in messages(NOTEBOOK, answers)["V_learned"]
+    answers = variant(expected, singular_values=run["singular_values"], U_learned=U, V_learned=V)
+    got = earned(answers, expected)
+    assert got["singular_values"] == 1
+    assert got["U_learned"] < 1 and got["V_learned"] < 1
+    for key in ("U_learned", "V_learned"):
+        assert "permuted" in said(answers, expected, key)
 
 
-def test_negative_singular_value_is_rejected() -> None:
+def test_negative_singular_value_is_rejected(expected: dict[str, Any]) -> None:
     """Without softplus a raw parameter can go negative (its vector pair then carries the sign)."""
-    negative = reference_arrays()["singular_values"] * np.array([1.0, 1.0, 1.0, -1.0])
-    answers = variant(NOTEBOOK, singular_values=negative)
-    assert scores(NOTEBOOK, answers)["singular_values"] == 0
-    assert "all positive" in messages(NOTEBOOK, answers)["singular_values"]
+    negative = arrays(expected)["singular_values"] * np.array([1.0, 1.0, 1.0, -1.0])
+    answers = variant(expected, singular_values=negative)
+    assert earned(answers, expected)["singular_values"] == 0
+    assert "all positive" in said(answers, expected, "singular_values")
 
 
-def test_missing_orthogonality_penalty_is_rejected() -> None:
+def test_missing_orthogonality_penalty_is_rejected(expected: dict[str, Any]) -> None:
     """Without penalties M = (U G)(G⁻¹ diag(S) Vᵀ) fits for any invertible G: a U that is not orthonormal."""
-    answers = reference_arrays()
+    answers = arrays(expected)
     U, S, V = answers["U_learned"], answers["singular_values"], answers["V_learned"]
     mixing = np.eye(COLUMNS) + 0.3 * np.ones((COLUMNS, COLUMNS))
     U_mixed = U @ mixing
@@ -202,49 +278,46 @@ def test_missing_orthogonality_penalty_is_rejected() -> None:
     identity = np.eye(COLUMNS)
     error = np.linalg.norm(U_mixed.T @ U_mixed - identity) + np.linalg.norm(V_mixed.T @ V_mixed - identity)
     mistaken = variant(
-        NOTEBOOK,
+        expected,
         M_learned=U_mixed @ V_mixed.T,
         orthogonality_error=error,
         singular_values=np.ones(COLUMNS),
         U_learned=U_mixed,
         V_learned=V_mixed,
     )
-    earned = scores(NOTEBOOK, mistaken)
-    assert earned["M_learned"] == 1, "the product is still right: only the factors are wrong"
-    assert earned["orthogonality_error"] == 0 and earned["singular_values"] == 0
-    assert earned["U_learned"] < 1 and earned["V_learned"] < 1
-    assert "both penalties" in messages(NOTEBOOK, mistaken)["orthogonality_error"]
+    got = earned(mistaken, expected)
+    assert got["M_learned"] == 1, "the product is still right: only the factors are wrong"
+    assert got["orthogonality_error"] == 0 and got["singular_values"] == 0
+    assert got["U_learned"] < 1 and got["V_learned"] < 1
+    assert "both penalties" in said(mistaken, expected, "orthogonality_error")
 
 
-def test_orthogonality_error_as_squared_norms_is_rejected() -> None:
-    _, U, V = train(np.float64)["unsorted"]
+def test_orthogonality_error_as_squared_norms_is_rejected(number: int, expected: dict[str, Any]) -> None:
+    _, U, V = train(number)["unsorted"]
     identity = np.eye(COLUMNS)
     squared = float(np.linalg.norm(U.T @ U - identity) ** 2 + np.linalg.norm(V.T @ V - identity) ** 2)
-    answers = variant(NOTEBOOK, orthogonality_error=squared)
-    assert scores(NOTEBOOK, answers)["orthogonality_error"] == 0
-    said = messages(NOTEBOOK, answers)["orthogonality_error"]
-    assert "orders of magnitude below" in said and "‖UᵀU − I‖_F" in said
+    answers = variant(expected, orthogonality_error=squared)
+    assert earned(answers, expected)["orthogonality_error"] == 0
+    message = said(answers, expected, "orthogonality_error")
+    assert "orders of magnitude below" in message and "not of their squares" in message
 
 
-def test_wrong_reconstruction_is_rejected() -> None:
-    answers = reference_arrays()
+def test_wrong_reconstruction_is_rejected(expected: dict[str, Any]) -> None:
+    answers = arrays(expected)
     U, S, V = answers["U_learned"], answers["singular_values"], answers["V_learned"]
-    mistaken = variant(NOTEBOOK, M_learned=U @ np.diag(S) @ V)
-    assert scores(NOTEBOOK, mistaken)["M_learned"] == 0
-    assert "reproduce M" in messages(NOTEBOOK, mistaken)["M_learned"]
+    mistaken = variant(expected, M_learned=U @ np.diag(S) @ V)
+    assert earned(mistaken, expected)["M_learned"] == 0
+    assert "U diag(softplus(s)) Vᵀ" in said(mistaken, expected, "M_learned")
 
 
-def test_short_run_is_rejected() -> None:
-    short = answer_keys(train(steps=300))
-    earned = scores(NOTEBOOK, variant(NOTEBOOK, **short))
-    assert earned["M_learned"] == 0 and earned["orthogonality_error"] == 0 and earned["singular_values"] == 0
+def test_short_run_is_rejected(number: int, expected: dict[str, Any]) -> None:
+    got = earned(variant(expected, **answer_keys(train(number, steps=300))), expected)
+    assert got["M_learned"] == 0 and got["orthogonality_error"] == 0 and got["singular_values"] == 0
 
 
-def test_diverged_run_says_so() -> None:
-    nan = {
-        key: np.full_like(np.asarray(value, dtype=float), np.nan) for key, value in reference_arrays().items()
-    }
-    earned, said = scores(NOTEBOOK, nan), messages(NOTEBOOK, nan)
+def test_diverged_run_says_so(expected: dict[str, Any]) -> None:
+    nan = {key: np.full_like(value, np.nan, dtype=float) for key, value in arrays(expected).items()}
+    got = earned(nan, expected)
     for key in nan:
-        assert earned[key] == 0, key
-        assert "diverged" in said[key], key
+        assert got[key] == 0, key
+        assert "diverged" in said(nan, expected, key), key

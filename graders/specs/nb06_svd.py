@@ -7,36 +7,47 @@ from graders import kinds
 from graders.grading import Spec
 from graders.tolerances import CLOSE, DIRECTION, LOOSE, NEAR_ZERO
 
+# A converged run leaves ‖UᵀU − I‖_F + ‖VᵀV − I‖_F near zero on every instance: its point is the same.
+INSTANCE_FREE = frozenset({"orthogonality_error"})
+
 SPECS = {
     "initial_loss_terms": Spec(
         kinds.array,
         1,
         CLOSE,
-        "[‖M − U diag(softplus(s)) Vᵀ‖², ‖UᵀU − I‖², ‖VᵀV − I‖²] at the start: "
-        "UᵀU (not UUᵀ), softplus(s), squared norms",
+        "are the three terms squared Frobenius norms at the starting point, with UᵀU rather than UUᵀ, "
+        "V transposed in the product, and S = softplus(s)?",
     ),
     "M_learned": Spec(
         kinds.array,
         2,
         LOOSE,
-        "U diag(softplus(s)) Vᵀ after 3000 Adam steps (lr = 0.01) should reproduce M",
+        "did every Adam step of the task run on the whole loss, both penalties included, and is the product "
+        "U diag(softplus(s)) Vᵀ?",
     ),
     "orthogonality_error": Spec(
         kinds.small_positive,
         1,
         NEAR_ZERO,
-        "‖UᵀU − I‖_F + ‖VᵀV − I‖_F: are both penalties in the loss, and did all 3000 steps run?",
+        "are both penalties in the loss, did all the steps run, and is it a sum of two norms, not of their "
+        "squares?",
     ),
     "singular_values": Spec(
         kinds.array,
         1,
         LOOSE,
-        "singular values are softplus(s), all positive, in decreasing order: torch.sort(S, descending=True)",
+        "are the values softplus(s), all positive, sorted so that they decrease?",
     ),
     "U_learned": Spec(
-        kinds.sign_invariant_columns, 1, DIRECTION, "permute the columns of U with the order that sorts S"
+        kinds.sign_invariant_columns,
+        1,
+        DIRECTION,
+        "were U's columns reordered with the same permutation that sorted the singular values?",
     ),
     "V_learned": Spec(
-        kinds.sign_invariant_columns, 1, DIRECTION, "permute the columns of V with the order that sorts S"
+        kinds.sign_invariant_columns,
+        1,
+        DIRECTION,
+        "were V's columns reordered with the same permutation that sorted the singular values?",
     ),
 }
