@@ -13,40 +13,43 @@ SPECS = {
         kinds.trajectory,
         2,
         CLOSE,
-        "torch.optim.SGD([x], lr=0.001), each iteration zero_grad(), function_skewed(x), backward(), step(): "
-        "points moving away from the minimum mean a wrong sign, ever longer steps a missing zero_grad()",
+        "does every iteration clear the old gradients, evaluate, back-propagate and step, with the task's "
+        "optimiser and learning rate? Points moving away from the minimum suggest the sign; ever longer "
+        "steps, gradients that were never cleared",
     ),
     "fn_history_3": Spec(
         kinds.trajectory,
         1,
         CLOSE,
-        "record function_result, computed before optimizer.step(), of SGD with lr=0.001 and zero_grad() "
-        "in every iteration",
+        "is entry k the value computed before step k+1 of the SGD run, and are the gradients cleared in "
+        "every iteration?",
     ),
     "var_history_4": Spec(
         kinds.trajectory,
         2,
         CLOSE,
-        "torch.optim.AdamW([x], lr=1), not Adam (its first point is (9, 7)), with zero_grad() in every "
-        "iteration",
+        "which optimiser shrinks the parameters before its step (decoupled weight decay), at which learning "
+        "rate, and are the gradients cleared in every iteration?",
     ),
     "fn_history_4": Spec(
         kinds.trajectory,
         1,
         CLOSE,
-        "record function_result, computed before optimizer.step(), of AdamW with lr=1 and zero_grad() "
-        "in every iteration",
+        "is entry k the value computed before step k+1 of the AdamW run, and are the gradients cleared in "
+        "every iteration?",
     ),
     "theta_optimiser": Spec(
         kinds.array,
         1,
         CLOSE,
-        "torch.optim.SGD([theta], lr=learning_rate), then number_steps times zero_grad, θ², backward, step",
+        "does your function build its optimiser on theta with the learning rate it was given, and clear "
+        "the gradients before each of its number_steps steps?",
     ),
     "theta_norm_optimiser": Spec(
         kinds.array,
         1,
         CLOSE,
-        "loss (theta**2).sum() and SGD at the given learning rate: the result is θ0·(1 − 2·lr)^n",
+        "is the loss the squared norm of the whole vector, minimised with the learning rate and number of "
+        "steps your function was given? Compare with the closed form printed beside your result",
     ),
 }
