@@ -5,6 +5,7 @@ says how an answer is wrong (sign, factor, order, shape, which element or step a
 prints a reference value or part of one: only the student's own values, shapes, positions and factors.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,17 @@ UPHILL = (
 # power of ten) are named exactly; any other factor only to one or two significant digits, so that dividing
 # by it never rebuilds the reference within a tolerance.
 SIMPLE_FACTORS = (2.0, 3.0, 4.0, 5.0, 8.0, 10.0, 16.0, 20.0, 100.0, 1000.0)
+
+
+def _quiet(kind: Kind) -> Kind:
+    """The kind without numpy's overflow warnings on huge answers: a self-check would print them."""
+
+    @functools.wraps(kind)
+    def quiet(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
+        with np.errstate(all="ignore"):
+            return kind(expected, got, tolerance)
+
+    return quiet
 
 
 class NotNumeric(ValueError):
@@ -86,6 +98,7 @@ def comparable(reference: np.ndarray, got: Any) -> np.ndarray | Verdict:
     return answer
 
 
+@_quiet
 def array(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     """Every element within tolerance of the reference; shape must match exactly."""
     reference = np.asarray(expected, dtype=np.float64)
@@ -193,6 +206,7 @@ def equal(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     return Verdict(0.0, _unequal(expected, answer, tolerance))
 
 
+@_quiet
 def trajectory(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     """A list of steps; partial credit is the share of steps that match the reference."""
     reference = [np.asarray(step, dtype=np.float64) for step in expected]
@@ -230,6 +244,7 @@ def trajectory(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     return Verdict(fraction, message, _trajectory_diagnosis(reference, steps, tolerance))
 
 
+@_quiet
 def sign_invariant_columns(expected: Any, got: Any, tolerance: Tolerance) -> Verdict:
     """Columns are directions defined up to sign: credit per column with |<u, u*>| close to 1."""
     reference = np.asarray(expected, dtype=np.float64)

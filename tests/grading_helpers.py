@@ -75,7 +75,8 @@ def leaked_reference(message: str, expected: Any, got: Any = None) -> list[str]:
     reference, names = _leaves(expected)
     own, own_names = _leaves(got)
     reference_array, own_array = np.array(reference), np.array(own)
-    extent = max(_extents(expected) | _extents(got), default=-1)
+    counts = {len(reference) + len(names), len(own) + len(own_names)}
+    extent = max(_extents(expected) | _extents(got) | counts)
     leaks = []
     for match in PRINTED_NUMBER.finditer(message):
         value, matches = _printed_matcher(match.group())
@@ -104,9 +105,9 @@ def assert_reveals_no_reference(message: str, expected: Any, got: Any = None) ->
     reference's numbers (13 for 13.0 or 12.96, 0.26 or 2.60e-01 for -0.260232; a number printed with one
     significant digit, like 3 or 0.001, only when exact) and the message could not have taken it from
     elsewhere: not a number of the student's own value `got` (echoing it is allowed), not an integer up to
-    the largest extent of either value's shape (an index, a step, a length or a shape), not a factor
-    ("2×", "times 0.5"). A name (a string element, or True/False) leaks when the message holds it as a
-    word and `got` does not.
+    the largest extent or element count of either value (an index, a step, a count, a length or a shape),
+    not a factor ("2×", "times 0.5"). A name (a string element, or True/False) leaks when the message
+    holds it as a word and `got` does not.
     """
     leaks = leaked_reference(message, expected, got)
     assert not leaks, f"the message reveals the reference ({', '.join(leaks)}): {message!r}"
