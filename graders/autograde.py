@@ -31,8 +31,10 @@ from graders.gradebook import (
 from graders.instances import INSTANCE_VARIABLE, PUBLIC_INSTANCE
 from graders.paths import SOLUTIONS_DIR, answers_dir
 from graders.sandbox import (
+    BOUNDS_VARIABLE,
     KERNEL_NAME,
     Limits,
+    limits_hit,
 )
 from graders.saving import ANSWER_FILE
 
@@ -44,6 +46,7 @@ class Outcome:
     `scratch` is the scratch course of the attempt that gave it, None before one was made. `instance` is
     the problem instance it was graded on, `reference` that instance's reference answers (relative to the
     course, '' for the public answers/), `dump` what ScoreOutsideKernel read of its dump cell.
+    `limits_hit` holds a finding for each limit of its kernel's control group that it reached.
     """
 
     task: Task
@@ -54,6 +57,7 @@ class Outcome:
     instance: int = PUBLIC_INSTANCE
     reference: str = ""
     dump: DumpFacts | None = None
+    limits_hit: tuple[str, ...] = ()
 
     def reference_file(self, course: Course) -> Path:
         """The reference answers this submission is graded against."""
@@ -99,7 +103,12 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
     try:
         # The kernel learns its instance number (no secret); the reference stays outside with nbgrader.
         run_nbgrader(
-            arguments, scratch, log, seconds, course.jupyter, {INSTANCE_VARIABLE: str(outcome.instance)}
+            arguments,
+            scratch,
+            log,
+            seconds,
+            course.jupyter,
+            {INSTANCE_VARIABLE: str(outcome.instance), BOUNDS_VARIABLE: str(kernel_bounds(scratch))},
         )
     except subprocess.TimeoutExpired:
         problem = f"stopped after {seconds} s: nbgrader did not finish in time"
@@ -113,6 +122,11 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
     except (OSError, ValueError):
         facts = None
     return dataclasses.replace(outcome, dump=facts)
+
+
+def kernel_bounds(scratch: Path) -> Path:
+    """Where the kernel's launcher reports its bounds and the limits it hit (graders.sandbox)."""
+    return scratch / "kernel-bounds.jsonl"
 
 
 def new_scratch(course: Course, task: Task) -> Path:
@@ -176,6 +190,8 @@ def record(course: Course, outcome: Outcome) -> Outcome:
     """
     task = outcome.task
     scratch = outcome.scratch
+    if scratch:  # what the kernel's launcher saw it hit, however nbgrader ended
+        outcome = dataclasses.replace(outcome, limits_hit=limits_hit(kernel_bounds(scratch)))
     target = course.autograded(task)
     shutil.rmtree(target, ignore_errors=True)
     shutil.rmtree(course.feedback(task), ignore_errors=True)
@@ -202,6 +218,7 @@ def record(course: Course, outcome: Outcome) -> Outcome:
         "instance": outcome.instance,
         "reference": outcome.reference,
         "dump": dataclasses.asdict(outcome.dump) if outcome.dump else None,
+        "limits_hit": list(outcome.limits_hit),
     }
     done.write_text(json.dumps(fields), encoding="utf-8")
     # Every attempt's scratch course goes, a killed attempt's too: its nbgrader died with its grader.
@@ -233,6 +250,7 @@ def recorded(course: Course, task: Task) -> Outcome | None:
         instance=int(done.get("instance", PUBLIC_INSTANCE)),
         reference=str(done.get("reference", "")),
         dump=DumpFacts.from_mapping(done.get("dump")),
+        limits_hit=tuple(map(str, done.get("limits_hit", []))),
     )
 
 

@@ -15,6 +15,7 @@ from graders.gradebook import (
 from graders.loader import load_answers
 from graders.rows import Problem, Row
 from graders.rows import report_text as rows_report_text
+from graders.sandbox import bounds_line
 from graders.scoring import Submission, all_zero
 
 
@@ -80,7 +81,8 @@ def _audit(course: Course, task: Task, outcome: Outcome | None, score: float) ->
         return all_zero(task.student, task.notebook, missing), [missing]
     if outcome.problem:
         problem = f"not graded: {outcome.problem}"
-        return all_zero(task.student, task.notebook, problem), [problem, *outcome.skipped]
+        findings = [problem, *outcome.limits_hit, *outcome.skipped]
+        return all_zero(task.student, task.notebook, problem), findings
     audit = audit_autograded(
         course.autograded(task),
         task.notebook,
@@ -90,7 +92,7 @@ def _audit(course: Course, task: Task, outcome: Outcome | None, score: float) ->
         _reference(outcome.reference_file(course)),
         outcome.dump,
     )
-    return audit.recomputed, [*audit.findings, *outcome.skipped]
+    return audit.recomputed, [*audit.findings, *outcome.limits_hit, *outcome.skipped]
 
 
 def _reference(path: Path) -> dict[str, Any] | None:
@@ -104,6 +106,7 @@ def report_text(report: ClassReport) -> str:
     where = [
         f"grades:   {report.grades_csv} (nbgrader export + recomputed_score + audit)",
         SANDBOX_LINES[report.sandboxed],
+        *([bounds_line()] if report.sandboxed else []),
         *([report.instances] if report.instances else []),
         f"feedback: {report.course / 'feedback'}/<student>/<notebook>/<notebook>.html",
     ]

@@ -27,7 +27,7 @@ from test_class_grading import assert_same_rows, fast_path_rows, read_rows
 from graders.__main__ import main
 from graders.classgrade import grade_class
 from graders.paths import REPO_ROOT, answers_dir
-from graders.sandbox import WORKDIR, Limits, SandboxUnavailable, bwrap_arguments, course_code, require_sandbox
+from graders.sandbox import KERNEL_UID, WORKDIR, Limits, SandboxUnavailable, require_sandbox, sandbox_command
 from graders.saving import answer_file
 
 SOLVED = solution_sources()
@@ -35,8 +35,9 @@ SOLVED = solution_sources()
 # graded against poisoned files.
 REPO_PARTS = ("answers", "graders", "solutions", "notebooks", "nbgrader_config.py")
 MARKER = "graders-hostile-class-marker"
-# Files of the grading machine that root may read: the kernel runs with root's uid, so they must not exist
-# in its view, or a cell could print them into the feedback a student gets back.
+# Files of the grading machine that only root may read: a kernel started by root runs as nobody, and
+# one started by an instructor as the instructor, but none may see them, or a cell could print them into
+# the feedback a student gets back.
 SECRETS = ("/etc/shadow", "/etc/ssh", "/etc/ssl/private")
 
 
@@ -219,6 +220,22 @@ def hostile_class(course: Path, submissions: Path, port: int) -> list[Pupil]:
             ("claims grade id 'test-x-grad-renamed'", "locked cell test-x-grad was deleted"),
         ),
         Pupil("m_adds_a_grade_cell", 7, ("claims grade id 'bonus'",)),
+        Pupil(
+            "n_starts_500_processes",
+            7,
+            ("the kernel hit its process limit",),
+            cells=honest(
+                "import subprocess\n"
+                "started = []\n"
+                "try:\n"
+                "    while len(started) < 500:\n"
+                "        started.append(subprocess.Popen(['sleep', '60']))\n"
+                "finally:\n"
+                "    for process in started:\n"
+                "        process.kill()\n"
+                "        process.wait()\n"
+            ),
+        ),
         # An id of letters from any script, digits and ._@- is graded like any other.
         Pupil("zoë_o-brien@uni.example", 7),
     ]
@@ -421,11 +438,10 @@ def test_the_sandbox_shows_the_system_files_a_kernel_needs_and_no_secret(tmp_pat
     )
     runtime = tmp_path / "runtime"
     runtime.mkdir()
-    options = bwrap_arguments(tmp_path, runtime, course_code())
-    shown = subprocess.run(
-        ["bwrap", *options, "--", sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
-    user = pwd.getpwuid(os.getuid()).pw_name  # the kernel keeps the grader's uid: root in CI, anyone else too
+    command = sandbox_command(tmp_path, runtime, [sys.executable, "-c", probe])
+    shown = subprocess.run(command, capture_output=True, text=True, check=True)
+    # Root's kernels run as nobody; anyone else's keep their uid.
+    user = pwd.getpwuid(KERNEL_UID if os.getuid() == 0 else os.getuid()).pw_name
     assert shown.stdout.splitlines() == ["[]", f"{user} True {WORKDIR}"], shown.stderr
 
 
