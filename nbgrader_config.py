@@ -34,6 +34,8 @@ c.LimitOutputSize.max_chars = 100_000
 c.Autograde.autograde_preprocessors = [
     "graders.preprocessors.ExecuteRecordingFailure",
     "graders.preprocessors.ScoreOutsideKernel",
+    # A kernel may nest folders deeper than nbgrader's own walks can recurse: those go, named on the row.
+    "graders.preprocessors.PruneKernelFolder",
     # formgrader and generate_feedback render this notebook on the server's origin: only inert outputs.
     "graders.inert_outputs.InertOutputs",
     "nbgrader.preprocessors.IgnorePattern",

@@ -21,7 +21,7 @@ from nbgrader.utils import parse_utc
 
 from graders.course import SCRATCH_STUDENT, Course, Task, scratch_course, scratch_task
 from graders.dump_record import DumpFacts
-from graders.files import copy_untrusted_tree
+from graders.files import copy_untrusted_tree, json_depth, remove_tree
 from graders.gradebook import (
     NbgraderError,
     record_autograded,
@@ -29,6 +29,7 @@ from graders.gradebook import (
     run_nbgrader,
 )
 from graders.instances import INSTANCE_VARIABLE, PUBLIC_INSTANCE
+from graders.limits import NOTEBOOK_MAX_DEPTH
 from graders.paths import SOLUTIONS_DIR, answers_dir
 from graders.sandbox import (
     BOUNDS_VARIABLE,
@@ -36,7 +37,7 @@ from graders.sandbox import (
     Limits,
     limits_hit,
 )
-from graders.saving import ANSWER_FILE
+from graders.saving import ANSWER_FILE, answer_file_names
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,11 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
     outcome = dataclasses.replace(outcome, scratch=scratch)
     failure_file = scratch / "execution-failure.json"
     dump_file = scratch / "dump-facts.json"
+    pruned_file = scratch / PRUNED_FOLDERS
     submitted_notebook = scratch_course(scratch).submitted(scratch_task(task)) / f"{task.notebook}.ipynb"
+    too_deep = nesting_problem(submitted_notebook)
+    if too_deep:  # nbgrader's and nbformat's readers recurse: such a file never reaches them
+        return dataclasses.replace(outcome, problem=too_deep)
     arguments = [
         "autograde",
         task.notebook,
@@ -90,6 +95,7 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
         f"--ScoreOutsideKernel.reference_file={outcome.reference_file(course)}",
         f"--ScoreOutsideKernel.instance={outcome.instance}",
         f"--ScoreOutsideKernel.dump_file={dump_file}",
+        f"--PruneKernelFolder.report_file={pruned_file}",
     ]
     log = scratch / "autograde.log"
     seconds = limits.submission_seconds(task.notebook)
@@ -116,7 +122,7 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
     except NbgraderError:
         return dataclasses.replace(outcome, problem=failure_reason(submitted_notebook, failure_file))
     finally:
-        shutil.rmtree(runtime, ignore_errors=True)
+        remove_tree(runtime)
     try:
         facts = DumpFacts.from_mapping(json.loads(dump_file.read_text(encoding="utf-8")))
     except (OSError, ValueError):
@@ -156,6 +162,7 @@ def lay_out_scratch(course: Course, task: Task, scratch: Path) -> None:
 EXECUTION_FAILURES = {
     "CellTimeoutError": "a cell ran past the time limit and did not stop when interrupted",
     "DeadKernelError": "the kernel died while running the notebook (os._exit, a crash or a fatal signal)",
+    "MemoryError": "grading it ran out of memory (outputs of hundreds of MB?)",
 }
 
 
@@ -170,15 +177,29 @@ def failure_reason(notebook: Path, failure_file: Path) -> str:
     )
 
 
+def nesting_problem(notebook: Path) -> str:
+    """Why a notebook's JSON is refused unread for its depth ('' when it is not too deep, or unreadable)."""
+    try:
+        depth = json_depth(notebook.read_bytes(), NOTEBOOK_MAX_DEPTH)
+    except OSError:
+        return ""
+    if depth <= NOTEBOOK_MAX_DEPTH:
+        return ""
+    return f"the notebook's JSON is nested more than {NOTEBOOK_MAX_DEPTH} levels deep (a notebook needs 10)"
+
+
 def notebook_problem(notebook: Path) -> str:
     """What makes a submitted file unreadable as a notebook ('' when nbformat reads it)."""
+    too_deep = nesting_problem(notebook)
+    if too_deep:
+        return too_deep
     try:
         nbformat.read(notebook, as_version=4)
     except nbformat.reader.NotJSONError:
         return "the notebook is not valid JSON"
     except nbformat.ValidationError:
         return "the notebook does not follow the .ipynb format"
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         return f"the notebook cannot be read: {error}"
     return ""
 
@@ -186,15 +207,30 @@ def notebook_problem(notebook: Path) -> str:
 def record(course: Course, outcome: Outcome) -> Outcome:
     """Move a finished submission into the course and the class gradebook, then mark it done.
 
-    The graded folder is what the kernel left: only its regular files are copied, the rest is named.
+    The graded folder is what the kernel left: only its regular files are copied, up to graders.limits'
+    caps, the rest is named. The old mark goes first, so a grader killed midway records it again.
     """
     task = outcome.task
     scratch = outcome.scratch
     if scratch:  # what the kernel's launcher saw it hit, however nbgrader ended
         outcome = dataclasses.replace(outcome, limits_hit=limits_hit(kernel_bounds(scratch)))
     target = course.autograded(task)
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.rmtree(course.feedback(task), ignore_errors=True)
+    course.done(task).unlink(missing_ok=True)
+    feedback_mark(course, task).unlink(missing_ok=True)
+    remove_tree(target)
+    remove_tree(course.feedback(task))
+    if not outcome.problem:
+        graded = scratch_course(scratch).autograded(scratch_task(task))
+        kept = {f"{task.notebook}.ipynb", *answer_file_names(task.notebook)}
+        skipped = [*_pruned(scratch), *copy_untrusted_tree(graded, target, first=kept)]
+        outcome = dataclasses.replace(outcome, skipped=tuple(f"the kernel left {line}" for line in skipped))
+        notebook = target / f"{task.notebook}.ipynb"
+        if not notebook.is_file():
+            outcome = dataclasses.replace(outcome, problem="nbgrader's graded notebook could not be kept")
+        elif too_deep := nesting_problem(notebook):
+            outcome = dataclasses.replace(outcome, problem=f"its graded notebook is refused: {too_deep}")
+        if outcome.problem:
+            remove_tree(target)
     failure_log = course.log(f"autograde/{task.notebook}/{task.student}.log")
     failure_log.unlink(missing_ok=True)
     if outcome.problem:
@@ -203,14 +239,29 @@ def record(course: Course, outcome: Outcome) -> Outcome:
             shutil.copyfile(scratch / "autograde.log", failure_log)
         record_ungradable(course.db_url, task.notebook, task.student, _timestamp(course.submitted(task)))
     else:
-        skipped = copy_untrusted_tree(scratch_course(scratch).autograded(scratch_task(task)), target)
-        outcome = dataclasses.replace(outcome, skipped=tuple(f"the kernel left {line}" for line in skipped))
-        notebook = target / f"{task.notebook}.ipynb"
         record_autograded(
             course.db_url, notebook, task.notebook, task.student, _timestamp(course.submitted(task))
         )
-    done = course.done(task)
-    done.parent.mkdir(parents=True, exist_ok=True)
+    _write_outcome(course.done(task), outcome)
+    # Every attempt's scratch course goes, a killed attempt's too: its nbgrader died with its grader.
+    remove_tree(course.scratch(task))
+    return outcome
+
+
+# Where graders.preprocessors.PruneKernelFolder names what it removed, out of the kernel's view.
+PRUNED_FOLDERS = "pruned-folders.json"
+
+
+def _pruned(scratch: Path) -> list[str]:
+    """The folders PruneKernelFolder removed from what the kernel left (graders.preprocessors)."""
+    try:
+        return list(map(str, json.loads((scratch / PRUNED_FOLDERS).read_text(encoding="utf-8"))))
+    except (OSError, ValueError, TypeError):
+        return []
+
+
+def _write_outcome(path: Path, outcome: Outcome) -> None:
+    """An outcome as JSON, written whole or not at all (a killed grader leaves no half a record)."""
     fields = {
         "digest": outcome.digest,
         "problem": outcome.problem,
@@ -220,25 +271,16 @@ def record(course: Course, outcome: Outcome) -> Outcome:
         "dump": dataclasses.asdict(outcome.dump) if outcome.dump else None,
         "limits_hit": list(outcome.limits_hit),
     }
-    done.write_text(json.dumps(fields), encoding="utf-8")
-    # Every attempt's scratch course goes, a killed attempt's too: its nbgrader died with its grader.
-    shutil.rmtree(course.scratch(task), ignore_errors=True)
-    return outcome
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(fields), encoding="utf-8")
+    partial.replace(path)
 
 
-def _timestamp(submitted: Path) -> datetime.datetime | None:
-    """The submission time nbgrader would record (zip_collect and nbgrader collect write timestamp.txt)."""
-    stamp = submitted / "timestamp.txt"
+def _read_outcome(path: Path, task: Task) -> Outcome | None:
+    """The outcome _write_outcome wrote at `path`, if any."""
     try:
-        return parse_utc(stamp.read_text(encoding="utf-8").strip()) if stamp.is_file() else None
-    except ValueError:  # nbgrader itself refuses such a submission, and says so in its log
-        return None
-
-
-def recorded(course: Course, task: Task) -> Outcome | None:
-    """The outcome an earlier run recorded for the task under grading/done/, if any."""
-    try:
-        done = json.loads(course.done(task).read_text(encoding="utf-8"))
+        done = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     skipped = tuple(map(str, done.get("skipped", [])))
@@ -252,6 +294,46 @@ def recorded(course: Course, task: Task) -> Outcome | None:
         dump=DumpFacts.from_mapping(done.get("dump")),
         limits_hit=tuple(map(str, done.get("limits_hit", []))),
     )
+
+
+def feedback_mark(course: Course, task: Task) -> Path:
+    """Marks a submission whose nbgrader feedback is complete (graders.class_report); recording removes it."""
+    return course.grading / "feedback-done" / task.notebook / task.student
+
+
+# An attempt's own record of its outcome, beside its scratch course: a grader killed before recording it
+# records it on the next run instead of grading it again.
+ATTEMPT_OUTCOME = "outcome.json"
+
+
+def save_attempt(outcome: Outcome) -> Outcome:
+    """Keep a finished attempt's outcome in its scratch folder (the kernel never sees that folder)."""
+    if outcome.scratch is not None:
+        _write_outcome(outcome.scratch / ATTEMPT_OUTCOME, outcome)
+    return outcome
+
+
+def saved_attempt(course: Course, task: Task, digest: str) -> Outcome | None:
+    """The outcome of an earlier run's finished but unrecorded attempt at exactly this submission, if any."""
+    for attempt in sorted(course.scratch(task).glob(f"attempt-*/{ATTEMPT_OUTCOME}")):
+        outcome = _read_outcome(attempt, task)
+        if outcome is not None and outcome.digest == digest:
+            return dataclasses.replace(outcome, scratch=attempt.parent)
+    return None
+
+
+def _timestamp(submitted: Path) -> datetime.datetime | None:
+    """The submission time nbgrader would record (zip_collect and nbgrader collect write timestamp.txt)."""
+    stamp = submitted / "timestamp.txt"
+    try:
+        return parse_utc(stamp.read_text(encoding="utf-8").strip()) if stamp.is_file() else None
+    except ValueError:  # nbgrader itself refuses such a submission, and says so in its log
+        return None
+
+
+def recorded(course: Course, task: Task) -> Outcome | None:
+    """The outcome an earlier run recorded for the task under grading/done/, if any."""
+    return _read_outcome(course.done(task), task)
 
 
 def recorded_outcomes(course: Course, notebooks: list[str]) -> dict[Task, Outcome]:

@@ -1,12 +1,14 @@
 """The graded class as an instructor reads it: nbgrader's feedback, audited rows, and report.txt."""
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from graders.audit import audit_autograded
-from graders.autograde import Outcome
+from graders.autograde import Outcome, feedback_mark
 from graders.course import Course, Task
+from graders.files import remove_tree
 from graders.gradebook import (
     NbgraderError,
     recorded_rows,
@@ -29,6 +31,7 @@ class ClassReport:
     course: Path
     sandboxed: bool = True
     instances: str = ""
+    redone: tuple[str, ...] = ()
 
     @property
     def grades_csv(self) -> Path:
@@ -46,20 +49,100 @@ SANDBOX_LINES = {
 }
 
 
-def make_feedback(course: Course, notebooks: list[str]) -> list[Problem]:
-    """nbgrader generate_feedback for every autograded notebook that has none yet."""
-    problems = []
-    for notebook in notebooks:
-        if not course.students_at(course.directory.autograded_directory, notebook):
-            continue
-        log = course.log(f"generate_feedback-{notebook}.log")
+@dataclass(frozen=True)
+class Redone:
+    """A step of one submission that an interrupted earlier run left undone or half done, done again."""
+
+    task: Task
+    step: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.step} of {self.task.student} / {self.task.notebook} ({self.why})"
+
+
+# nbgrader generate_feedback starts in seconds and converts one notebook (capped outputs, at most
+# graders.limits.FOLDER_MAX_FILES files beside it) in about one: these leave a slow machine a wide margin.
+FEEDBACK_START_SECONDS = 300
+FEEDBACK_SECONDS_PER_STUDENT = 60
+
+
+def make_feedback(
+    course: Course, outcomes: dict[Task, Outcome], recorded_now: set[Task]
+) -> tuple[dict[Task, str], list[Redone]]:
+    """nbgrader generate_feedback for every graded submission whose feedback is not complete.
+
+    Returns why each submission that got none got none, and the feedback an interrupted run left undone.
+    Complete feedback is marked (graders.autograde.feedback_mark); anything else is made again from scratch,
+    since nbgrader skips a student whose feedback folder exists, even half written.
+    """
+    wanted = sorted(
+        (
+            task
+            for task, outcome in outcomes.items()
+            if not outcome.problem and not _has_feedback(course, task)
+        ),
+        key=lambda task: (task.notebook, task.student),
+    )
+    redone = [
+        Redone(task, "feedback", "an earlier run was stopped before it was complete")
+        for task in wanted
+        if task not in recorded_now
+    ]
+    failures: dict[Task, str] = {}
+    for notebook in sorted({task.notebook for task in wanted}):
+        failures |= _feedback(course, notebook, [task for task in wanted if task.notebook == notebook])
+    return failures, redone
+
+
+def _has_feedback(course: Course, task: Task) -> bool:
+    return feedback_mark(course, task).is_file() and _feedback_page(course, task).is_file()
+
+
+def _feedback_page(course: Course, task: Task) -> Path:
+    return course.feedback(task) / f"{task.notebook}.html"
+
+
+def _feedback(course: Course, notebook: str, tasks: list[Task]) -> dict[Task, str]:
+    """Feedback for these students of one notebook, in as few nbgrader runs as their failures allow.
+
+    nbgrader works through the students one at a time: a run past its time limit is stopped, the student it
+    was on gets no feedback, and the rest are run again without that student. A run that fails leaves the
+    students it could not do without feedback.
+    """
+    for task in tasks:
+        remove_tree(course.feedback(task))
+    failures: dict[Task, str] = {}
+    attempt = 0
+    while todo := [
+        task for task in tasks if task not in failures and not _feedback_page(course, task).is_file()
+    ]:
+        log = course.log(f"generate_feedback-{notebook}{f'-{attempt}' if attempt else ''}.log")
+        seconds = FEEDBACK_START_SECONDS + FEEDBACK_SECONDS_PER_STUDENT * len(todo)
+        arguments = ["generate_feedback", notebook, f"--CourseDirectory.db_url={course.db_url}"]
+        if failures:
+            excluded = ",".join(sorted(task.student for task in failures))
+            arguments.append(f"--CourseDirectory.student_id_exclude={excluded}")
+        attempt += 1
         try:
-            run_nbgrader(
-                ["generate_feedback", notebook, f"--CourseDirectory.db_url={course.db_url}"], course.root, log
-            )
+            run_nbgrader(arguments, course.root, log, seconds)
+        except subprocess.TimeoutExpired:
+            unfinished = [task for task in todo if not _feedback_page(course, task).is_file()]
+            stalled = [task for task in unfinished if course.feedback(task).is_dir()] or unfinished
+            for task in stalled:
+                failures[task] = f"no feedback: nbgrader generate_feedback did not finish it in {seconds} s"
+                remove_tree(course.feedback(task))
+            continue
         except NbgraderError:
-            problems.append(Problem("(everyone)", notebook, f"nbgrader generate_feedback failed; see {log}"))
-    return problems
+            pass
+        for task in todo:
+            if not _feedback_page(course, task).is_file():
+                failures[task] = f"no feedback: nbgrader generate_feedback failed on it (see {log})"
+    for task in tasks:
+        if task not in failures:
+            feedback_mark(course, task).parent.mkdir(parents=True, exist_ok=True)
+            feedback_mark(course, task).touch()
+    return failures
 
 
 def audited_rows(course: Course, notebooks: list[str], outcomes: dict[Task, Outcome]) -> list[Row]:
@@ -70,7 +153,11 @@ def audited_rows(course: Course, notebooks: list[str], outcomes: dict[Task, Outc
     ):
         task = Task(notebook, student.id)
         outcome = outcomes.get(task)
-        graded, findings = _audit(course, task, outcome, recorded.score)
+        try:
+            graded, findings = _audit(course, task, outcome, recorded.score)
+        except Exception as error:  # one submission's failure is its row, never the batch's
+            problem = f"the audit failed: {type(error).__name__}: {str(error)[:300]}"
+            graded, findings = all_zero(task.student, task.notebook, problem), [problem]
         rows.append(Row(student, graded, tuple(findings), recorded, outcome.instance if outcome else None))
     return rows
 
@@ -103,6 +190,7 @@ def _reference(path: Path) -> dict[str, Any] | None:
 def report_text(report: ClassReport) -> str:
     """The summary an instructor reads: scores, problems, and where everything is."""
     heading = f"Graded {len(report.rows)} notebooks ({report.graded_now} autograded now) in {report.course}"
+    heading += "".join(f"\nredone:   {line}" for line in report.redone)
     where = [
         f"grades:   {report.grades_csv} (nbgrader export + recomputed_score + audit)",
         SANDBOX_LINES[report.sandboxed],

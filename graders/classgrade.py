@@ -12,8 +12,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from graders.autograde import Outcome, autograde, finished, record, submission_digest
-from graders.class_report import ClassReport, audited_rows, make_feedback, report_text
+from graders.autograde import (
+    Outcome,
+    autograde,
+    finished,
+    record,
+    save_attempt,
+    saved_attempt,
+    submission_digest,
+)
+from graders.class_report import ClassReport, Redone, audited_rows, make_feedback, report_text
 from graders.collect import ZIP_FILE_PATTERN, class_list, collect, submitted_notebooks
 from graders.course import Course, Task, prepare_course
 from graders.distributed import autograde_on_dask
@@ -66,24 +74,91 @@ def grade_class(
     unstarted = [_on_instance(course, task, plan.instance(task.notebook, task.student)) for task in present]
     # References of the hidden instances these submissions need, made outside any kernel before grading.
     make_references(course.grading, {(item.task.notebook, item.instance) for item in unstarted}, jobs)
-    digests = {item.task: submission_digest(course, item, limits) for item in unstarted}
-    outcomes = {task: finished(course, task, digest) for task, digest in digests.items()}
-    pending = [
-        dataclasses.replace(item, digest=digests[item.task])
-        for item in unstarted
-        if outcomes[item.task] is None
-    ]
+    outcomes, pending, redone = resume(course, unstarted, limits)
     for outcome in autograde_all(course, pending, jobs, limits, scheduler, workers):
         # This process alone writes the class gradebook, one finished submission at a time.
-        outcomes[outcome.task] = record(course, outcome)
-    problems += make_feedback(course, chosen)
+        outcomes[outcome.task] = record_total(course, outcome)
+    recorded_now = {outcome.task for outcome in pending} | {line.task for line in redone}
+    without_feedback, redone_feedback = make_feedback(course, outcomes, recorded_now)
+    for task, reason in without_feedback.items():
+        outcomes[task] = dataclasses.replace(outcomes[task], skipped=(*outcomes[task].skipped, reason))
     rows = flag_walk_ins(audited_rows(course, chosen, outcomes), roster)
     report = ClassReport(
-        rows, problems + row_problems(rows), len(pending), course.root, limits.sandboxed, plan.report_line()
+        rows,
+        problems + row_problems(rows),
+        len(pending),
+        course.root,
+        limits.sandboxed,
+        plan.report_line(),
+        tuple(map(str, [*redone, *redone_feedback])),
     )
     write_grades_csv(rows, report.grades_csv)
     report.report_txt.write_text(report_text(report) + "\n", encoding="utf-8")
     return report
+
+
+def resume(
+    course: Course, unstarted: list[Outcome], limits: Limits
+) -> tuple[dict[Task, Outcome], list[Outcome], list[Redone]]:
+    """What earlier runs finished, what is left to autograde, and what an interrupted run left half done.
+
+    A submission autograded but not recorded when the grader was killed is recorded from its attempt's
+    saved outcome; one killed while autograding is autograded again. Each is named in the report.
+    """
+    outcomes: dict[Task, Outcome] = {}
+    pending, redone = [], []
+    for item in unstarted:
+        task = item.task
+        try:
+            digest = submission_digest(course, item, limits)
+        except Exception as error:  # one submission's failure is its row, never the batch's
+            outcomes[task] = record_total(
+                course, dataclasses.replace(item, problem=f"its files could not be read: {_error(error)}")
+            )
+            continue
+        done = finished(course, task, digest)
+        if done is not None:
+            outcomes[task] = done
+        elif saved := saved_attempt(course, task, digest):
+            redone.append(Redone(task, "recording", "an earlier run autograded it, then was stopped"))
+            outcomes[task] = record_total(course, saved)
+        else:
+            if course.scratch(task).is_dir():
+                redone.append(Redone(task, "autograde", "an earlier run was stopped while autograding it"))
+            pending.append(dataclasses.replace(item, digest=digest))
+    return outcomes, pending, redone
+
+
+def autograde_total(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
+    """autograde(), total: any error is the submission's problem; the result is saved with its attempt."""
+    try:
+        outcome = autograde(course, outcome, limits)
+    except Exception as error:  # one submission's failure is its row, never the batch's
+        outcome = dataclasses.replace(outcome, problem=f"it could not be autograded: {_error(error)}")
+    try:
+        return save_attempt(outcome)
+    except OSError:  # then the next run grades it again
+        return outcome
+
+
+def record_total(course: Course, outcome: Outcome) -> Outcome:
+    """record(), total: an error while recording makes the submission ungradable, with the error as reason.
+
+    If even that cannot be recorded (the gradebook itself fails), the outcome is kept unmarked: the next
+    run grades it again.
+    """
+    try:
+        return record(course, outcome)
+    except Exception as error:  # one submission's failure is its row, never the batch's
+        failed = dataclasses.replace(outcome, problem=f"its grade could not be recorded: {_error(error)}")
+    try:
+        return record(course, failed)
+    except Exception:
+        return failed
+
+
+def _error(error: Exception) -> str:
+    return f"{type(error).__name__}: {str(error)[:300]}"
 
 
 def _on_instance(course: Course, task: Task, instance: int) -> Outcome:
@@ -111,7 +186,7 @@ def autograde_all(
         yield from autograde_on_dask(course, pending, limits, scheduler, workers)
         return
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(autograde, course, outcome, limits) for outcome in pending]
+        futures = [pool.submit(autograde_total, course, outcome, limits) for outcome in pending]
         try:
             for future in tqdm(as_completed(futures), total=len(futures), desc="autograde", unit="notebook"):
                 yield future.result()

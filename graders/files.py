@@ -92,6 +92,32 @@ def copy_untrusted_tree(
     return skipped
 
 
+def prune_deep_folders(folder: Path) -> list[str]:
+    """Remove each folder nested deeper than FOLDER_MAX_DEPTH in `folder`, never following a link; name each.
+
+    nbgrader walks the folder a kernel leaves with os.walk, which recurses once per level.
+    """
+    pruned = []
+    stack = [(folder, "", 1)]
+    while stack:
+        current, prefix, depth = stack.pop()
+        try:
+            entries = _entries(current)
+        except OSError:
+            continue
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if not entry.is_dir(follow_symlinks=False):
+                    continue
+                name = prefix + printable(entry.name)
+                if depth < FOLDER_MAX_DEPTH:
+                    stack.append((Path(entry.path), f"{name}/", depth + 1))
+                    continue
+                remove_tree(Path(entry.path))
+                pruned.append(f"{name}/: nested deeper than {FOLDER_MAX_DEPTH} folders, removed")
+    return sorted(pruned)
+
+
 def _entries(folder: Path, first: Collection[str] = ()) -> list[os.DirEntry[str]]:
     """A folder's entries, `first` names first, then by name."""
     with os.scandir(folder) as listing:

@@ -19,6 +19,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
 from graders.dump_record import dump_facts
+from graders.files import prune_deep_folders
 from graders.grading import KeyResult, describe, total
 from graders.hidden_instances import fresh_instance_note
 from graders.instances import PUBLIC_INSTANCE
@@ -117,6 +118,22 @@ class ScoreOutsideKernel(NbGraderPreprocessor):
             if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
                 cell.outputs = score_outputs([results[key] for key in graded_keys(cell.source)], cell)
                 cell.outputs[0].text, note = note + cell.outputs[0].text, ""
+        return nb, resources
+
+
+class PruneKernelFolder(NbGraderPreprocessor):
+    """After Execute: folders the kernel nested deeper than graders.limits allows are removed and named.
+
+    nbgrader then walks the folder (os.walk, which recurses), and would fail on a kernel's 1,000 levels.
+    The names go to report_file, outside the kernel's folder.
+    """
+
+    report_file = Unicode("", help="JSON file for the folders removed ('': none)").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        pruned = prune_deep_folders(Path(resources["metadata"]["path"]))
+        if self.report_file and pruned:
+            Path(self.report_file).write_text(json.dumps(pruned), encoding="utf-8")
         return nb, resources
 
 
