@@ -1,6 +1,7 @@
 """The student's loop around answers (issue 17 item 4): a stale answer file is named as such, nbgrader
 Validate names the tasks still to do, and a student's odd value never makes a locked cell raise."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,7 @@ def test_a_graded_cell_says_when_the_answer_file_is_older_than_the_work(tmp_path
     assert others and all(STALE not in shown[grade_id] and "✗" not in shown[grade_id] for grade_id in others)
 
 
-def _validate(folder: Path, node: nbformat.NotebookNode) -> str:
+def _validate(folder: Path, node: nbformat.NotebookNode, answers: Path | None = None) -> str:
     path = folder / f"{NOTEBOOK}.ipynb"
     nbformat.write(node, path)
     run = subprocess.run(
@@ -55,6 +56,7 @@ def _validate(folder: Path, node: nbformat.NotebookNode) -> str:
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "GRADERS_ANSWERS_DIR": str(answers or answers_dir())},
     )
     return run.stdout + run.stderr
 
@@ -68,6 +70,14 @@ def test_validate_names_the_tasks_still_to_do(tmp_path: Path, done: tuple[str, .
         named = f"still to do: its task cell has not defined {key}" in output
         assert named == (task not in done), (key, output[-3000:])
     assert "Partial credit" not in output
+
+
+def test_without_reference_answers_validate_passes_a_finished_notebook(tmp_path: Path) -> None:
+    """A class that keeps the answers private: Validate cannot judge the values, so it asks only that
+    every task is done and saved, instead of calling each graded cell a failure."""
+    (tmp_path / "private").mkdir()
+    output = _validate(tmp_path, student_notebook(), answers=tmp_path / "private")
+    assert "Success! Your notebook passes all the tests." in output, output[-3000:]
 
 
 def test_a_value_that_cannot_be_stored_is_named_never_raised(tmp_path: Path, monkeypatch, capsys) -> None:
