@@ -1,8 +1,9 @@
 """What the notebooks call: self-checks after each task, the answer dump, and the graded test cells.
 
-Self-checks and graded cells share grade_value, so a passing self-check means full points. Importing
-this module in a Jupyter kernel also makes a skipped task's NameError, and a stub's
-NotImplementedError, say what to do instead of showing a traceback.
+Self-checks and graded cells share grade_value, so a passing self-check means full points. A graded
+cell whose key changed in the kernel since the dump says the answer file is older than the work; under
+nbgrader Validate it names the keys still to do. Importing this module in a Jupyter kernel also makes a
+skipped task's NameError, and a stub's NotImplementedError, say what to do instead of a traceback.
 """
 
 import contextlib
