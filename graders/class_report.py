@@ -158,7 +158,9 @@ def audited_rows(course: Course, notebooks: list[str], outcomes: dict[Task, Outc
         except Exception as error:  # one submission's failure is its row, never the batch's
             problem = f"the audit failed: {type(error).__name__}: {str(error)[:300]}"
             graded, findings = all_zero(task.student, task.notebook, problem), [problem]
-        rows.append(Row(student, graded, tuple(findings), recorded, outcome.instance if outcome else None))
+        # The instance of a notebook that was graded; none for one not submitted or not gradable.
+        instance = outcome.instance if outcome and not outcome.problem else None
+        rows.append(Row(student, graded, tuple(findings), recorded, instance))
     return rows
 
 

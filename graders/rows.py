@@ -100,9 +100,10 @@ class Problem:
 
 
 def fast_path_row(submission: Submission, student: Student) -> Row:
-    """The row of an answer file graded without nbgrader: its problem, if any, is the row's finding."""
+    """The row of an answer file graded without nbgrader (on the public instance): its problem, if any, is
+    the row's finding."""
     problems = (submission.problem,) if submission.problem else ()
-    return Row(student, submission, problems, instance=PUBLIC_INSTANCE)
+    return Row(student, submission, problems, instance=PUBLIC_INSTANCE if submission.submitted else None)
 
 
 def flag_walk_ins(rows: Iterable[Row], roster: Mapping[str, Student] | None) -> list[Row]:

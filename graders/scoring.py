@@ -5,6 +5,7 @@ Both grading paths score with grade_answer_file: the fast path on a folder of an
 path on what each kernel left, outside the kernel.
 """
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +19,13 @@ from graders.specs import specs_for
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's graded answers for one notebook."""
+    """One student's graded answers for one notebook; `submitted` is False when there was no answer file."""
 
     student: str
     notebook: str
     results: list[KeyResult]
     problem: str = ""
+    submitted: bool = True
 
     @property
     def score(self) -> float:
@@ -73,7 +75,8 @@ def grade_folder(root: Path, notebooks: Iterable[str], students: Iterable[str] =
 def _grade_or_missing(path: Path, notebook: str) -> Submission:
     if path.is_file():
         return grade_answer_file(notebook, path)
-    return all_zero(path.parent.parent.name, notebook, "no answer file submitted", f"missing {path.name}")
+    missing = all_zero(path.parent.parent.name, notebook, "no answer file submitted", f"missing {path.name}")
+    return dataclasses.replace(missing, submitted=False)
 
 
 def all_zero(student: str, notebook: str, message: str, problem: str = "") -> Submission:
