@@ -10,13 +10,16 @@ student would get; each is graded against that instance's reference.
 from functools import cache
 from typing import Any
 
+import nbformat
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from grading_helpers import assert_reveals_no_reference, messages, reference, scores
 
+from graders.build import execute
 from graders.loader import loads_answers
+from graders.paths import SOLUTIONS_DIR, answers_dir
 from graders.problems.nb06_svd import CONVERGING, GAPS, SMALLEST, problem
 
 NOTEBOOK = "06_svd"
@@ -321,3 +324,33 @@ def test_diverged_run_says_so(expected: dict[str, Any]) -> None:
     for key in nan:
         assert got[key] == 0, key
         assert "diverged" in said(nan, expected, key), key
+
+
+# --- the locked cells take what the checks take ------------------------------------------------------------
+
+# Task 3 answered with float32 arrays and a list, which the check accepts: the comparison with
+# torch.linalg.svd and the bar plot after it must take them too.
+SORTED_AS_ARRAYS = """with torch.no_grad():
+    values, order = torch.sort(F.softplus(s), descending=True)
+    singular_values = values.float().numpy()
+    U_learned = U[:, order].float().numpy()
+    V_learned = V[:, order].tolist()"""
+
+
+def test_the_comparison_with_the_library_takes_arrays_and_lists(tmp_path) -> None:
+    notebook = nbformat.read(SOLUTIONS_DIR / f"{NOTEBOOK}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        cell.source = SORTED_AS_ARRAYS if cell.get("id") == "sorting" else cell.source
+    nbformat.write(notebook, tmp_path / f"{NOTEBOOK}.ipynb")
+    run = execute(tmp_path / f"{NOTEBOOK}.ipynb", answers_dir(), allow_errors=True)
+    cells = {cell.get("id"): cell for cell in run.notebook.cells}
+    errors = [
+        (key, output.ename)
+        for key, cell in cells.items()
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    ]
+    assert not errors
+    compared = "".join(output.get("text", "") for output in cells["compare-svd"].outputs)
+    assert "|<u_i, u_i*>|" in compared and "|<v_i, v_i*>|" in compared
+    assert any("image/png" in output.get("data", {}) for output in cells["plot-singular-values"].outputs)

@@ -10,12 +10,15 @@ import functools
 import math
 from typing import Any
 
+import nbformat
 import numpy as np
 import pytest
 import torch
 from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, reference, scores
 
+from graders.build import Execution, execute
 from graders.loader import loads_answers
+from graders.paths import SOLUTIONS_DIR, answers_dir
 from graders.problems.nb07_momentum import KAPPA_SHIFT, START_MAGNITUDES, Problem, problem
 
 NOTEBOOK = "07_momentum"
@@ -353,3 +356,71 @@ def test_mistaken_nesterov_counts_fail(
     answers = {"nesterov_steps": counts(chosen.kappas, **mistake)}
     assert earned(answers, expected, "nesterov_steps") == 0.0
     assert "nesterov=True" in message(answers, expected, "nesterov_steps")
+
+
+# --- the locked cells take what the checks take, and never raise for a mistake ----------------------
+
+# The task cells a student might write: paths stored as arrays and as lists (the check accepts both), and
+# steps_to_tolerance counting its steps from 0, one too few.
+STUDENT_CELLS = {
+    "heavy-ball": """x = torch.tensor(START, requires_grad=True)
+buffer = torch.zeros(2)
+heavy_ball_path = []
+for _ in range(STEPS):
+    function_skewed(x).backward()
+    with torch.no_grad():
+        buffer = MOMENTUM * buffer + x.grad
+        x -= LEARNING_RATE * buffer
+    x.grad.zero_()
+    heavy_ball_path.append(x.detach().numpy().copy())""",
+    "dampened": """DAMPENING = 0.5
+x = torch.tensor(START, requires_grad=True)
+dampened_path = []
+for step in range(STEPS):
+    function_skewed(x).backward()
+    with torch.no_grad():
+        buffer = x.grad.clone() if step == 0 else MOMENTUM * buffer + (1 - DAMPENING) * x.grad
+        x -= LEARNING_RATE * buffer
+    x.grad.zero_()
+    dampened_path.append(x.detach().tolist())""",
+}
+
+
+def with_cells(notebook: nbformat.NotebookNode, sources: dict[str, str]) -> nbformat.NotebookNode:
+    """The notebook with the cells of the given ids holding the given sources."""
+    for cell in notebook.cells:
+        cell.source = sources.get(cell.get("id"), cell.source)
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def student_run(tmp_path_factory: pytest.TempPathFactory) -> Execution:
+    """The solution run with the student's cells above in place of the task cells."""
+    notebook = nbformat.read(SOLUTIONS_DIR / f"{NOTEBOOK}.ipynb", as_version=4)
+    rates = next(cell.source for cell in notebook.cells if cell.get("id") == "rates")
+    counted_from_zero = rates.replace("range(1, max_steps + 1)", "range(max_steps)")
+    assert counted_from_zero != rates
+    path = tmp_path_factory.mktemp("student") / f"{NOTEBOOK}.ipynb"
+    nbformat.write(with_cells(notebook, {**STUDENT_CELLS, "rates": counted_from_zero}), path)
+    return execute(path, answers_dir(), allow_errors=True)
+
+
+def printed(run: Execution, cell_id: str) -> str:
+    [cell] = [cell for cell in run.notebook.cells if cell.get("id") == cell_id]
+    return "".join(output.get("text", "") for output in cell.outputs)
+
+
+def test_locked_cells_compare_paths_in_any_form_and_name_an_off_by_one_count_without_a_traceback(
+    student_run: Execution,
+) -> None:
+    errors = [
+        (cell.get("id"), output.ename)
+        for cell in student_run.notebook.cells
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    ]
+    assert not errors
+    assert "largest difference from torch.optim.SGD(momentum=0.9)" in printed(student_run, "check-heavy-ball")
+    assert "largest difference" in printed(student_run, "check-dampened")
+    said = printed(student_run, "check-rates")
+    assert "one too small" in said and "disagrees with torch.optim.SGD" in said
