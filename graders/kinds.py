@@ -296,6 +296,11 @@ def _pattern(
         offsets = set((answer - reference).ravel().tolist())
         if offsets in ({1.0}, {-1.0}):
             return f"{each} is one too {'large' if offsets == {1.0} else 'small'}", ""
+    rounded = close(np.round(reference)) or close(np.trunc(reference))
+    if rounded and _whole_numbers(answer) and not _whole_numbers(reference):
+        return f"{whole} is rounded to whole numbers", INTEGER_CAST
+    if _half_precision(reference, answer, tolerance):
+        return f"{whole} agrees with the reference only to float16's precision", HALF_PRECISION
     if reference.size >= 2:
         found = _reordered(reference, answer, tolerance, whole, items)
         if found:
@@ -303,11 +308,6 @@ def _pattern(
         scale = _common_factor(reference, answer, tolerance)
         if scale:
             return f"{whole} is {scale}", ""
-    rounded = close(np.round(reference)) or close(np.trunc(reference))
-    if rounded and _whole_numbers(answer) and not _whole_numbers(reference):
-        return f"{whole} is rounded to whole numbers", INTEGER_CAST
-    if _half_precision(reference, answer, tolerance):
-        return f"{whole} agrees with the reference only to float16's precision", HALF_PRECISION
     return None
 
 
@@ -530,7 +530,7 @@ def _trajectory_diagnosis(reference: list[np.ndarray], steps: list[Any], toleran
 
 def _went_uphill(reference: np.ndarray, answer: np.ndarray) -> bool:
     """The reference record falls (values) or converges (points), while the answer's rises by more than the
-    reference falls, or ends twice as far from the reference's end point as the reference ever was."""
+    reference falls, or moves away to end twice as far from the reference's end point as it ever was."""
     if len(reference) < 2:
         return False
     if reference[0].size == 1:
@@ -538,7 +538,8 @@ def _went_uphill(reference: np.ndarray, answer: np.ndarray) -> bool:
         return bool(fall > 0 and answer[-1].item() - answer[0].item() > fall)
     goal = reference[-1]
     farthest = max(float(np.linalg.norm(point - goal)) for point in reference)
-    return bool(farthest > 0 and np.linalg.norm(answer[-1] - goal) > 2 * farthest)
+    start, end = np.linalg.norm(answer[0] - goal), np.linalg.norm(answer[-1] - goal)
+    return bool(farthest > 0 and end > max(start, 2 * farthest))
 
 
 def _all_identical(steps: list[np.ndarray | None]) -> bool:
