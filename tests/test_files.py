@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from graders.files import copy_regular_file, copy_untrusted_tree
-from graders.limits import FOLDER_FILE_MAX_BYTES
+from graders.files import copy_regular_file, copy_untrusted_tree, json_depth, prune_deep_folders, remove_tree
+from graders.limits import FOLDER_FILE_MAX_BYTES, FOLDER_MAX_DEPTH, FOLDER_MAX_FILES
 
 
 @pytest.fixture
@@ -115,3 +115,52 @@ def test_an_unreadable_submission_folder_is_one_line(tmp_path: Path) -> None:
     assert copy_untrusted_tree(missing, tmp_path / "copy") == [
         "gone/: unreadable folder (No such file or directory)"
     ]
+
+
+def make_deep(top: Path, levels: int) -> None:
+    """A chain of `levels` folders under top, each made inside the last (full paths would pass PATH_MAX)."""
+    top.mkdir(parents=True, exist_ok=True)
+    folder = os.open(top, os.O_RDONLY)
+    for _ in range(levels):
+        os.mkdir("d", dir_fd=folder)
+        inner = os.open("d", os.O_RDONLY, dir_fd=folder)
+        os.close(folder)
+        folder = inner
+    os.close(folder)
+
+
+def test_a_folder_over_the_caps_keeps_the_notebook_and_names_the_cut(tmp_path: Path) -> None:
+    source = tmp_path / "left"
+    (source / "aaa").mkdir(parents=True)
+    for number in range(FOLDER_MAX_FILES + 5):
+        (source / "aaa" / f"{number:05}").write_text("x", encoding="utf-8")
+    (source / "zz.ipynb").write_text("{}", encoding="utf-8")
+    make_deep(source / "deep", 1_100)
+    skipped = copy_untrusted_tree(source, tmp_path / "copy", first={"zz.ipynb"})
+    assert (tmp_path / "copy" / "zz.ipynb").is_file()
+    assert len([path for path in (tmp_path / "copy").rglob("*") if path.is_file()]) == FOLDER_MAX_FILES
+    assert skipped == [f"aaa/00999 and everything after it: more than {FOLDER_MAX_FILES:,} files, not copied"]
+    (tmp_path / "copy2").mkdir()
+    skipped = copy_untrusted_tree(source / "deep", tmp_path / "copy2")
+    assert skipped == [
+        "/".join(["d"] * FOLDER_MAX_DEPTH) + f"/: nested deeper than {FOLDER_MAX_DEPTH} folders, not copied"
+    ]
+
+
+def test_folders_of_any_depth_are_pruned_and_removed(tmp_path: Path) -> None:
+    make_deep(tmp_path / "left" / "deep", 1_100)
+    (tmp_path / "left" / "keep.txt").write_text("x", encoding="utf-8")
+    pruned = prune_deep_folders(tmp_path / "left")
+    assert pruned == [
+        "/".join(["deep", *["d"] * (FOLDER_MAX_DEPTH - 1)])
+        + f"/: nested deeper than {FOLDER_MAX_DEPTH} folders, removed"
+    ]
+    assert (tmp_path / "left" / "keep.txt").is_file()
+    make_deep(tmp_path / "left" / "again", 1_100)
+    remove_tree(tmp_path / "left")
+    assert not (tmp_path / "left").exists()
+
+
+def test_json_depth_counts_brackets_outside_strings_only() -> None:
+    assert json_depth(b"[" * 100_000 + b"]" * 100_000, 64) == 65
+    assert json_depth(b'{"a": "[[[{{\\"[[", "b": [[1]]}', 64) == 3

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import pytest
 from class_fixture import CELL_TIMEOUT, NOTEBOOK, Pupil, solution_sources, write_submissions
 from test_sandbox import sandbox_or_skip
@@ -23,6 +24,7 @@ from test_sandbox import sandbox_or_skip
 from graders.files import remove_tree
 from graders.limits import FOLDER_MAX_DEPTH, FOLDER_MAX_FILES, NOTEBOOK_MAX_DEPTH
 from graders.paths import REPO_ROOT
+from graders.preprocessors import LimitOutputSize
 
 SOLVED = solution_sources()
 DEEP = 1_100
@@ -248,3 +250,20 @@ def test_a_kill_during_feedback_gives_the_feedback_on_the_next_run(pair: tuple[P
         course
     )
     assert not any(line.startswith(("autograde of ", "recording of ")) for line in redone(course))
+
+
+def test_every_output_type_counts_toward_the_output_budget() -> None:
+    cell = nbformat.v4.new_code_cell("display(...)")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": "<p>" + "x" * 5000, "text/plain": "html"}),
+        nbformat.v4.new_output("stream", name="stdout", text="later"),
+        nbformat.v4.new_output("error", ename="MemoryError", evalue="no memory", traceback=["y" * 5000]),
+    ]
+    LimitOutputSize(max_chars=100).preprocess_cell(cell, {}, 0)
+    display, error = cell.outputs
+    assert display.data == {"text/plain": "... output truncated (5,009 characters) ..."}
+    assert (error.ename, error.evalue, error.traceback) == (
+        "MemoryError",
+        "no memory",
+        ["... output truncated (5,020 characters) ..."],
+    )
