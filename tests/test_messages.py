@@ -247,3 +247,16 @@ def test_the_audit_sees_a_message_that_prints_the_reference(monkeypatch: pytest.
     monkeypatch.setitem(globals(), "specs_for", lambda notebook: {"X_grad": Spec(telling, 2)})
     with pytest.raises(AssertionError, match="reveal the reference"):
         test_grade_answers_never_reveals_the_reference("00_autograd")
+
+
+@pytest.mark.parametrize("notebook", notebooks())
+def test_no_hint_shows_the_reference_of_another_key(notebook: str) -> None:
+    """A self-check prints one key's hint: it must not hold the answer to another task either."""
+    specs, reference = specs_for(notebook), load_reference(notebook)
+    found = [
+        f"{key}'s hint shows {other}'s {', '.join(leaks)}: {spec.hint}"
+        for key, spec in specs.items()
+        for other in specs
+        if (leaks := leaked_reference(spec.hint, reference[other]))
+    ]
+    assert not found, "\n".join(found)
