@@ -11,24 +11,31 @@ SPECS = {
         kinds.scalar,
         1,
         CLOSE,
-        "sum the squared entries of mat − torch.outer(X1, X2): no square root, no mean",
+        "is it the task's squared Frobenius distance: every entry of the residual squared and summed, with "
+        "no root taken and no average, and the product in mat's orientation?",
     ),
     "rank1_losses": Spec(
         kinds.trajectory,
         1,
         CLOSE,
-        "400 Adam steps with lr=0.1 from X1_init, X2_init, recording loss.item() before optimizer.step()",
+        "does entry k hold the objective before update k, for the task's optimiser, learning rate and "
+        "number of steps, started from copies of X1_init and X2_init?",
     ),
     "rank1_product": Spec(
         kinds.array,
         2,
         CLOSE,
-        "store torch.outer(X1, X2) after all 400 Adam steps with lr=0.1: fewer stop short of the optimum",
+        "is it the outer product X1 X2ᵀ in mat's shape, taken after all of the task's Adam steps? Fewer "
+        "stop short of the optimum",
     ),
     "optimality_gap": Spec(
         kinds.near_zero,
         2,
         NEAR_ZERO,
-        "subtract σ₂² (the square of svdvals(mat)[1]) from the objective at the trained X1, X2",
+        "which singular value, and which power of it, gives the best objective a rank-1 matrix can reach? "
+        "And is the objective taken at your trained X1, X2?",
     ),
 }
+
+# A gap to the optimum is near zero on every instance: the same answer, whatever the matrix.
+INSTANCE_FREE = frozenset({"optimality_gap"})
