@@ -1,6 +1,7 @@
-"""Notebook 12: the grader accepts legitimate forms of the answers and catches the typical mistakes.
+"""Notebook 12: the grader accepts legitimate forms of the answers and catches the typical mistakes,
+on the public instance and on a hidden one.
 
-Everything is recomputed from the notebook's seeded data with one thing changed.
+Everything is recomputed from the instance's seeded data with one thing changed.
 """
 
 import functools
@@ -8,16 +9,22 @@ import functools
 import numpy as np
 import pytest
 import torch
-from grading_helpers import messages, reference, scores, variant
+from grading_helpers import assert_reveals_no_reference, messages, reference, scores
+
+from graders.instances import PUBLIC_INSTANCE
+from graders.loader import loads_answers
+from graders.problems.nb12_conditioning import conditioning_problem
 
 NOTEBOOK = "12_conditioning"
+LESSON_INSTANCES = range(8)
 
 
 @functools.cache
-def data() -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    scales = torch.tensor([1.0, 3.0, 10.0], dtype=torch.float64)
-    shifts = torch.tensor([0.0, 0.0, 5.0], dtype=torch.float64)
+def data(number: int) -> tuple[torch.Tensor, torch.Tensor]:
+    seed, scales, shifts = conditioning_problem(number)
+    generator = torch.Generator().manual_seed(seed)
+    scales = torch.tensor(scales, dtype=torch.float64)
+    shifts = torch.tensor(shifts, dtype=torch.float64)
     features = torch.randn(200, 3, dtype=torch.float64, generator=generator) * scales + shifts
     noise = 0.1 * torch.randn(200, dtype=torch.float64, generator=generator)
     return features, features @ torch.tensor([2.0, -3.0, 0.5], dtype=torch.float64) + 1.0 + noise
@@ -31,14 +38,14 @@ def eigenvalues(matrix: torch.Tensor, factor: float = 2.0) -> torch.Tensor:
     return torch.linalg.eigvalsh(factor * matrix.T @ matrix / 200)
 
 
-def standardised(centre: bool = True, unbiased: bool = True) -> torch.Tensor:
-    features, _ = data()
+def standardised(number: int, centre: bool = True, unbiased: bool = True) -> torch.Tensor:
+    features, _ = data(number)
     shifted = features - features.mean(dim=0) if centre else features
     return design(shifted / features.std(dim=0, correction=1 if unbiased else 0))
 
 
-def gd_steps(matrix: torch.Tensor, first: int = 1, numpy: bool = False) -> int:
-    _, targets = data()
+def gd_steps(number: int, matrix: torch.Tensor, first: int = 1, numpy: bool = False) -> int:
+    _, targets = data(number)
     values = eigenvalues(matrix)
     step = 2 / (values[0] + values[-1]).item()
     best = torch.linalg.lstsq(matrix, targets[:, None], driver="gelsd").solution.squeeze(1)
@@ -57,64 +64,115 @@ def gd_steps(matrix: torch.Tensor, first: int = 1, numpy: bool = False) -> int:
     raise AssertionError("no convergence")
 
 
-def raw() -> torch.Tensor:
-    return design(data()[0])
+def raw(number: int) -> torch.Tensor:
+    return design(data(number)[0])
 
 
-def test_reference_scores_full_marks():
-    assert set(scores(NOTEBOOK, reference(NOTEBOOK)).values()) == {1.0}
+def condition_number(matrix: torch.Tensor) -> float:
+    values = eigenvalues(matrix)
+    return (values[-1] / values[0]).item()
 
 
-def test_recomputed_answers_score_full_marks():
-    values = eigenvalues(raw())
+class Case:
+    """One instance: its number, its reference answers, and grading against them."""
+
+    def __init__(self, number: int, expected: dict) -> None:
+        self.number, self.expected = number, expected
+
+    def scores(self, **answers) -> dict[str, float]:
+        return scores(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
+
+    def messages(self, **answers) -> dict[str, str]:
+        """The messages with `answers` in place; none may reveal the reference of a key they answer."""
+        said = messages(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
+        for key, value in answers.items():
+            assert_reveals_no_reference(said[key], self.expected[key], value)
+        return said
+
+
+@pytest.fixture(params=[PUBLIC_INSTANCE, 1], ids=["public instance", "instance 1"])
+def case(request: pytest.FixtureRequest) -> Case:
+    """The public instance against the committed answers, or hidden instance 1 against its own."""
+    if request.param == PUBLIC_INSTANCE:
+        return Case(PUBLIC_INSTANCE, reference(NOTEBOOK))
+    run = request.getfixturevalue("executed_instances")[NOTEBOOK, request.param]
+    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {request.param}: {run}"
+    return Case(request.param, loads_answers(run.answer_json))
+
+
+def test_the_public_instance_is_the_notebooks_problem_and_the_others_differ():
+    assert conditioning_problem(PUBLIC_INSTANCE) == (0, [1.0, 3.0, 10.0], [0.0, 0.0, 5.0])
+    seeds = {conditioning_problem(number).seed for number in LESSON_INSTANCES}
+    assert len(seeds) == len(LESSON_INSTANCES)
+
+
+@pytest.mark.parametrize("number", LESSON_INSTANCES)
+def test_every_instance_teaches_the_same_lesson(number):
+    # The raw features are badly conditioned, as on the public instance (κ 164); standardising brings κ
+    # near 1, scaling alone does not, and the step counts fall from a thousand or so to a handful.
+    assert 100 < condition_number(raw(number)) < 300
+    assert condition_number(standardised(number)) < 1.5
+    assert condition_number(standardised(number, centre=False)) > 1.5 * condition_number(standardised(number))
+    raw_steps, scaled_steps = gd_steps(number, raw(number)), gd_steps(number, standardised(number))
+    assert 500 < raw_steps < 5000 and scaled_steps < 20
+
+
+def test_the_reference_scores_full_marks(case):
+    assert set(case.scores().values()) == {1.0}
+
+
+def test_recomputed_answers_score_full_marks(case):
+    number = case.number
+    values = eigenvalues(raw(number))
     low, high = values[0].item(), values[-1].item()
-    scaled = eigenvalues(standardised())
-    answers = variant(
-        NOTEBOOK,
+    got = case.scores(
         hessian_eigenvalues=values.numpy(),
         optimal_step=2 / (high + low),
         optimal_rate=(high / low - 1) / (high / low + 1),
-        gd_steps_raw_scaled=[gd_steps(raw(), numpy=True), gd_steps(standardised(), numpy=True)],
-        scaled_condition_number=(scaled[-1] / scaled[0]).item(),
+        gd_steps_raw_scaled=[
+            gd_steps(number, raw(number), numpy=True),
+            gd_steps(number, standardised(number), numpy=True),
+        ],
+        scaled_condition_number=condition_number(standardised(number)),
     )
-    assert set(scores(NOTEBOOK, answers).values()) == {1.0}
+    assert set(got.values()) == {1.0}
 
 
-def test_an_svd_gives_the_same_eigenvalues():
-    singular = torch.linalg.svdvals(raw())
-    answers = variant(NOTEBOOK, hessian_eigenvalues=(2 * singular**2 / 200).flip(0))
-    assert scores(NOTEBOOK, answers)["hessian_eigenvalues"] == 1.0
+def test_an_svd_gives_the_same_eigenvalues(case):
+    singular = torch.linalg.svdvals(raw(case.number))
+    value = (2 * singular**2 / 200).flip(0)
+    assert case.scores(hessian_eigenvalues=value)["hessian_eigenvalues"] == 1.0
 
 
-def test_eigenvalues_without_the_factor_2_are_named():
-    answers = variant(NOTEBOOK, hessian_eigenvalues=eigenvalues(raw(), factor=1.0))
-    assert scores(NOTEBOOK, answers)["hessian_eigenvalues"] == 0.0
-    assert "the factor 2" in messages(NOTEBOOK, answers)["hessian_eigenvalues"]
+def test_eigenvalues_without_the_factor_2_are_named(case):
+    value = eigenvalues(raw(case.number), factor=1.0)
+    assert case.scores(hessian_eigenvalues=value)["hessian_eigenvalues"] == 0.0
+    assert "the factor 2" in case.messages(hessian_eigenvalues=value)["hessian_eigenvalues"]
 
 
-def test_eigenvalues_in_descending_order_fail():
-    answers = variant(NOTEBOOK, hessian_eigenvalues=eigenvalues(raw()).flip(0))
-    assert scores(NOTEBOOK, answers)["hessian_eigenvalues"] == 0.0
-    assert "ascending" in messages(NOTEBOOK, answers)["hessian_eigenvalues"]
+def test_eigenvalues_in_descending_order_fail(case):
+    value = eigenvalues(raw(case.number)).flip(0)
+    assert case.scores(hessian_eigenvalues=value)["hessian_eigenvalues"] == 0.0
+    assert "ascending" in case.messages(hessian_eigenvalues=value)["hessian_eigenvalues"]
 
 
-def test_the_eigenvalues_of_a_a_transpose_have_the_wrong_shape():
-    matrix = raw()
-    answers = variant(NOTEBOOK, hessian_eigenvalues=torch.linalg.eigvalsh(2 * matrix @ matrix.T / 200))
-    assert scores(NOTEBOOK, answers)["hessian_eigenvalues"] == 0.0
-    assert "wrong shape" in messages(NOTEBOOK, answers)["hessian_eigenvalues"]
+def test_the_eigenvalues_of_a_a_transpose_have_the_wrong_shape(case):
+    matrix = raw(case.number)
+    value = torch.linalg.eigvalsh(2 * matrix @ matrix.T / 200)
+    assert case.scores(hessian_eigenvalues=value)["hessian_eigenvalues"] == 0.0
+    assert "wrong shape" in case.messages(hessian_eigenvalues=value)["hessian_eigenvalues"]
 
 
 @pytest.mark.parametrize(
     "key, value, cause",
     [
-        pytest.param("optimal_step", "1/max", "2 / (λmax + λmin)", id="step 1/λmax"),
-        pytest.param("optimal_rate", "1-1/kappa", "not of 1/λmax", id="rate of 1/λmax"),
-        pytest.param("optimal_rate", "halved", "not of 1/λmax", id="rate without the factor 2 (still right)"),
+        pytest.param("optimal_step", "1/max", "rather than being 1/λmax", id="step 1/λmax"),
+        pytest.param("optimal_rate", "1-1/kappa", "not that of the step 1/λmax", id="rate of 1/λmax"),
+        pytest.param("optimal_rate", "halved", None, id="rate without the factor 2 (still right)"),
     ],
 )
-def test_mistaken_steps_and_rates_fail_and_name_the_cause(key, value, cause):
-    values = eigenvalues(raw())
+def test_mistaken_steps_and_rates_fail_and_name_the_cause(case, key, value, cause):
+    values = eigenvalues(raw(case.number))
     low, high = values[0].item(), values[-1].item()
     wrong = {
         "1/max": 1 / high,
@@ -122,56 +180,52 @@ def test_mistaken_steps_and_rates_fail_and_name_the_cause(key, value, cause):
         # Halving every eigenvalue leaves κ, hence the rate, unchanged: this one is still right.
         "halved": (high - low) / (high + low),
     }[value]
-    answers = variant(NOTEBOOK, **{key: wrong})
     if value == "halved":
-        assert scores(NOTEBOOK, answers)[key] == 1.0
+        assert case.scores(**{key: wrong})[key] == 1.0
         return
-    assert scores(NOTEBOOK, answers)[key] == 0.0
-    assert cause in messages(NOTEBOOK, answers)[key]
+    assert case.scores(**{key: wrong})[key] == 0.0
+    assert cause in case.messages(**{key: wrong})[key]
 
 
 @pytest.mark.parametrize(
-    "value",
+    "counts",
     [
-        pytest.param([gd_steps(raw()), gd_steps(standardised(centre=False))], id="scaled but not centred"),
-        pytest.param([gd_steps(raw(), first=0), gd_steps(standardised(), first=0)], id="counted from 0"),
-        pytest.param([gd_steps(standardised()), gd_steps(raw())], id="swapped"),
+        pytest.param(
+            lambda n: [gd_steps(n, raw(n)), gd_steps(n, standardised(n, centre=False))],
+            id="scaled but not centred",
+        ),
+        pytest.param(
+            lambda n: [gd_steps(n, raw(n), first=0), gd_steps(n, standardised(n), first=0)],
+            id="counted from 0",
+        ),
+        pytest.param(lambda n: [gd_steps(n, standardised(n)), gd_steps(n, raw(n))], id="swapped"),
     ],
 )
-def test_mistaken_step_counts_fail_and_say_why(value):
-    answers = variant(NOTEBOOK, gd_steps_raw_scaled=value)
-    assert scores(NOTEBOOK, answers)["gd_steps_raw_scaled"] == 0.0
-    assert "centred (minus the mean)" in messages(NOTEBOOK, answers)["gd_steps_raw_scaled"]
+def test_mistaken_step_counts_fail_and_say_why(case, counts):
+    value = counts(case.number)
+    assert case.scores(gd_steps_raw_scaled=value)["gd_steps_raw_scaled"] == 0.0
+    assert "centred as well as scaled" in case.messages(gd_steps_raw_scaled=value)["gd_steps_raw_scaled"]
 
 
-def test_the_population_standard_deviation_scores_full_marks():
+def test_the_population_standard_deviation_scores_full_marks(case):
     # std with correction=0 rescales every column by the same √(200/199): the condition number stays.
-    scaled = eigenvalues(standardised(unbiased=False))
-    answers = variant(
-        NOTEBOOK,
-        gd_steps_raw_scaled=[gd_steps(raw()), gd_steps(standardised(unbiased=False))],
-        scaled_condition_number=(scaled[-1] / scaled[0]).item(),
+    population = standardised(case.number, unbiased=False)
+    got = case.scores(
+        gd_steps_raw_scaled=[gd_steps(case.number, raw(case.number)), gd_steps(case.number, population)],
+        scaled_condition_number=condition_number(population),
     )
-    got = scores(NOTEBOOK, answers)
     assert (got["gd_steps_raw_scaled"], got["scaled_condition_number"]) == (1.0, 1.0)
 
 
 @pytest.mark.parametrize(
-    "value",
+    "matrix",
     [
-        pytest.param("uncentred", id="scaled but not centred"),
-        pytest.param("raw", id="the raw design's κ"),
+        pytest.param(lambda n: standardised(n, centre=False), id="scaled but not centred"),
+        pytest.param(raw, id="the raw design's κ"),
     ],
 )
-def test_mistaken_scaled_condition_numbers_fail(value):
-    values = eigenvalues(standardised(centre=False) if value == "uncentred" else raw())
-    answers = variant(NOTEBOOK, scaled_condition_number=(values[-1] / values[0]).item())
-    assert scores(NOTEBOOK, answers)["scaled_condition_number"] == 0.0
-    assert "centring matters" in messages(NOTEBOOK, answers)["scaled_condition_number"]
-
-
-def test_standardising_cuts_the_condition_number_and_the_steps():
-    answers = reference(NOTEBOOK)
-    assert answers["scaled_condition_number"] < 1.5
-    raw_steps, scaled_steps = answers["gd_steps_raw_scaled"]
-    assert raw_steps > 100 * scaled_steps
+def test_mistaken_scaled_condition_numbers_fail(case, matrix):
+    value = condition_number(matrix(case.number))
+    assert case.scores(scaled_condition_number=value)["scaled_condition_number"] == 0.0
+    said = case.messages(scaled_condition_number=value)["scaled_condition_number"]
+    assert "centred as well as scaled" in said

@@ -4,34 +4,41 @@ from graders import kinds
 from graders.grading import Spec
 from graders.tolerances import CLOSE
 
-# Everything is float64 linear algebra on seeded data: eigvalsh, the closed forms and the step counts
-# agree to rounding however they are written, so CLOSE (an exact count, for integers) fits, while a
-# missing factor 2, A Aᵀ, the rate of 1/λmax or an uncentred scaling change them by far more.
+# Everything is float64 linear algebra on each instance's seeded data: eigvalsh, the closed forms and the
+# step counts agree to rounding however they are written, so CLOSE (an exact count, for integers) fits,
+# while a missing factor 2, A Aᵀ, the rate of 1/λmax or an uncentred scaling change them by far more.
 SPECS = {
     "hessian_eigenvalues": Spec(
         kinds.array,
         1,
         CLOSE,
-        "torch.linalg.eigvalsh(2 * A.T @ A / n), ascending: the factor 2 of the squared loss, and AᵀA (4×4)",
+        "Does the Hessian of the mean squared loss keep the factor 2, is it AᵀA (4×4) rather than AAᵀ, and "
+        "are the eigenvalues in ascending order?",
     ),
-    "optimal_step": Spec(kinds.scalar, 1, CLOSE, "2 / (λmax + λmin) of the Hessian 2AᵀA/n"),
+    "optimal_step": Spec(
+        kinds.scalar,
+        1,
+        CLOSE,
+        "Does the step make |1 − αλ| the same at λmin and at λmax, rather than being 1/λmax?",
+    ),
     "optimal_rate": Spec(
         kinds.scalar,
         1,
         CLOSE,
-        "(λmax − λmin) / (λmax + λmin) = (κ − 1)/(κ + 1): the rate of the optimal step, not of 1/λmax",
+        "Is it the rate of the optimal step, the worst |1 − αλ| there, not that of the step 1/λmax?",
     ),
     "gd_steps_raw_scaled": Spec(
         kinds.array,
         2,
         CLOSE,
-        "steps until ‖θ − θ*‖ ≤ 1e-6‖θ*‖, counted from 1 after the first step; the standardised design "
-        "is centred (minus the mean) and divided by the standard deviation, with its own optimal step",
+        "Is the first step counted as 1? Is the standardised design centred as well as scaled, and does "
+        "each design run with its own optimal step?",
     ),
     "scaled_condition_number": Spec(
         kinds.scalar,
         1,
         CLOSE,
-        "λmax/λmin of 2BᵀB/n for B = design((features − mean) / std): centring matters as much as scaling",
+        "Is it λmax/λmin of the standardised design's Hessian, its features centred as well as scaled and "
+        "its bias column kept, rather than of A's?",
     ),
 }
