@@ -276,9 +276,10 @@ def launch(limit: str, connection_file: str) -> None:
     signal.signal(signal.SIGTERM, lambda *_: bwrap.kill())
     status = bwrap.wait()
     hit = group.hits() if group else []
+    # Reported first: jupyter_client may kill a launcher that takes long to remove its group.
+    report_bounds({"mechanism": way, "memory": memory, "processes": processes, "hit": hit})
     if group and way == cgroups.V1:
         group.remove()
-    report_bounds({"mechanism": way, "memory": memory, "processes": processes, "hit": hit})
     sys.exit(status if status >= 0 else 128 - status)
 
 

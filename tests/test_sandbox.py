@@ -27,7 +27,15 @@ from test_class_grading import assert_same_rows, fast_path_rows, read_rows
 from graders.__main__ import main
 from graders.classgrade import grade_class
 from graders.paths import REPO_ROOT, answers_dir
-from graders.sandbox import KERNEL_UID, WORKDIR, Limits, SandboxUnavailable, require_sandbox, sandbox_command
+from graders.sandbox import (
+    KERNEL_UID,
+    WORKDIR,
+    Limits,
+    SandboxUnavailable,
+    bounds_line,
+    require_sandbox,
+    sandbox_command,
+)
 from graders.saving import answer_file
 
 SOLVED = solution_sources()
@@ -371,6 +379,10 @@ def test_every_attack_that_leaves_a_trace_is_flagged_and_victims_are_not(hostile
             assert any(finding in line for line in reported), (student, finding, reported)
         if not pupil.findings:
             assert reported == [], (student, reported)
+
+
+def test_the_report_says_how_kernels_were_bounded(hostile: HostileRun) -> None:
+    assert bounds_line() in hostile.report.splitlines()
 
 
 def test_nothing_outside_the_submissions_changed(hostile: HostileRun) -> None:
