@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
-from grading_helpers import messages, reference, scores, variant
+from grading_helpers import assert_reveals_no_reference, messages, reference, scores, variant
 
 from graders.grading import load_reference
 from graders.instances import PUBLIC_INSTANCE
@@ -46,7 +46,11 @@ class Instance:
         return scores(NOTEBOOK, answers, expected=self.expected)
 
     def messages(self, answers: dict[str, Any]) -> dict[str, str]:
-        return messages(NOTEBOOK, answers, expected=self.expected)
+        """The message each key gets here, each one checked to reveal nothing of this reference."""
+        said = messages(NOTEBOOK, answers, expected=self.expected)
+        for key, message in said.items():
+            assert_reveals_no_reference(message, self.expected[key], answers.get(key))
+        return said
 
 
 def graded_instance(request: pytest.FixtureRequest, number: int) -> Instance:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
-from grading_helpers import TRAJECTORY_FORMS, messages, scores
+from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, scores
 
 from graders.grading import load_reference
 from graders.instances import PUBLIC_INSTANCE
@@ -54,7 +54,11 @@ class Instance:
         return scores(NOTEBOOK, answers, expected=self.expected)
 
     def messages(self, answers: dict[str, Any]) -> dict[str, str]:
-        return messages(NOTEBOOK, answers, expected=self.expected)
+        """The message each key gets here, each one checked to reveal nothing of this reference."""
+        said = messages(NOTEBOOK, answers, expected=self.expected)
+        for key, message in said.items():
+            assert_reveals_no_reference(message, self.expected[key], answers.get(key))
+        return said
 
 
 @pytest.fixture(params=GRADED_INSTANCES, ids=lambda number: f"instance {number}")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
-from grading_helpers import TRAJECTORY_FORMS, messages, scores
+from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, scores
 
 from graders.grading import load_reference
 from graders.instances import PUBLIC_INSTANCE
@@ -52,7 +52,11 @@ class Instance:
         return scores(NOTEBOOK, answers, expected=self.expected)
 
     def messages(self, answers: dict[str, Any]) -> dict[str, str]:
-        return messages(NOTEBOOK, answers, expected=self.expected)
+        """The message each key gets here, each one checked to reveal nothing of this reference."""
+        said = messages(NOTEBOOK, answers, expected=self.expected)
+        for key, message in said.items():
+            assert_reveals_no_reference(message, self.expected[key], answers.get(key))
+        return said
 
     def task_answers(self, task: str, optimiser: str | None = None, learning_rate=None, **mistake):
         """The two answers of a task ("SGD" or "AdamW"), with a possibly different optimiser or lr."""

@@ -22,7 +22,7 @@ from graders.instances import PUBLIC_INSTANCE
 from graders.loader import loads_answers
 from graders.problems.nb03_rank1_approximation import SINGULAR_VALUE_RATIO, problem
 from graders.tolerances import CLOSE, NEAR_ZERO
-from tests.grading_helpers import messages, scores
+from tests.grading_helpers import assert_reveals_no_reference, messages, scores
 
 NOTEBOOK = "03_rank1_approximation"
 HIDDEN_INSTANCE = TEST_INSTANCES[0]
@@ -47,7 +47,11 @@ class Instance:
         return scores(NOTEBOOK, answers, expected=self.expected)
 
     def messages(self, answers: dict[str, Any]) -> dict[str, str]:
-        return messages(NOTEBOOK, answers, expected=self.expected)
+        """The message each key gets here, each one checked to reveal nothing of this reference."""
+        said = messages(NOTEBOOK, answers, expected=self.expected)
+        for key, message in said.items():
+            assert_reveals_no_reference(message, self.expected[key], answers.get(key))
+        return said
 
     def data(self, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return data(self.number, dtype)
