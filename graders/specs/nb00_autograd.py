@@ -9,7 +9,8 @@ SPECS = {
         kinds.array,
         1,
         EXACT,
-        "how much does L change when x alone grows by 1, and did L = C_X·x + C_Y·y reach L.backward()?",
+        "how fast does L = C_X·x + C_Y·y change as x alone changes (and as y alone does), and did "
+        "L.backward() run?",
     ),
     "X_grad": Spec(
         kinds.array,
