@@ -7,14 +7,18 @@ Each is graded against that instance's reference.
 """
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import nbformat
 import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from graders.build import execute
 from graders.loader import loads_answers
+from graders.paths import SOLUTIONS_DIR, answers_dir
 from graders.problems.nb04_linear_mapping import problem
 from graders.tolerances import SGD_EXCESS_LOSS
 from tests.grading_helpers import assert_reveals_no_reference, messages, reference, scores
@@ -368,3 +372,38 @@ def test_unconverged_excess_fails_with_the_hint(number: int, expected: dict[str,
     answers = {**expected, "sgd_excess_loss": final_loss - least_squares(number)[1]}
     assert scores(NOTEBOOK, answers, expected)["sgd_excess_loss"] == 0.0
     assert "divided by lstsq_loss" in said(answers, expected, "sgd_excess_loss")
+
+
+# --- the locked cells take what the checks take ------------------------------------------------------------
+
+# Tasks 2 and 3 answered with a list and an array, which the checks accept: the cells that print the
+# weights next to the true ones must take them too.
+AS_LIST_AND_ARRAY = {
+    "lstsq": """A = torch.cat([inputs, torch.ones(200, 1, dtype=torch.float64)], dim=1)
+lstsq_weights = torch.linalg.lstsq(A, targets[:, None], driver="gelsd").solution.squeeze(1).tolist()
+lstsq_loss = torch.nn.functional.mse_loss(A @ torch.tensor(lstsq_weights, dtype=A.dtype), targets).item()""",
+}
+
+
+def test_the_printed_comparisons_take_lists_and_arrays(tmp_path: Path) -> None:
+    notebook = nbformat.read(SOLUTIONS_DIR / f"{NOTEBOOK}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        cell.source = AS_LIST_AND_ARRAY.get(cell.get("id"), cell.source)
+        if cell.get("id") == "sgd":
+            cell.source = cell.source.replace(
+                "sgd_weights = torch.cat([w.detach(), b.detach().reshape(1)])",
+                "sgd_weights = torch.cat([w.detach(), b.detach().reshape(1)]).numpy()",
+            )
+            assert ".numpy()" in cell.source
+    nbformat.write(notebook, tmp_path / f"{NOTEBOOK}.ipynb")
+    run = execute(tmp_path / f"{NOTEBOOK}.ipynb", answers_dir(), allow_errors=True)
+    cells = {cell.get("id"): cell for cell in run.notebook.cells}
+    errors = [
+        (key, output.ename)
+        for key, cell in cells.items()
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    ]
+    assert not errors, errors
+    printed = "".join(output.get("text", "") for output in cells["check-sgd"].outputs)
+    assert "least squares" in printed and "SGD" in printed
