@@ -30,6 +30,8 @@ from graders.sandbox import Limits
 CLASS = ["correct", "blank", "half_done", "typical_mistakes", "kills_kernel"]
 # None of them loops, so a longer limit than class_fixture's costs nothing, and two workers' nbgrader
 # runs on a busy 2-core machine (seen: 40 s for notebook 00) are not cut short.
+# Both courses hand every student the same hidden instances, so their rows can be compared.
+SHARED_SECRET = "one secret for the Dask course and the one-machine course"
 LIMITS = Limits(3 * CELL_TIMEOUT)
 
 T = TypeVar("T")
@@ -131,6 +133,7 @@ def test_a_class_graded_through_dask_into_postgres_matches_jobs_1(
         limits=LIMITS,
         db_url=postgres_url,
         scheduler=cluster.scheduler_address,
+        instance_secret=SHARED_SECRET,
     )
     killer.join(timeout=1)
     assert killed, "no worker was killed mid-run"
@@ -138,5 +141,7 @@ def test_a_class_graded_through_dask_into_postgres_matches_jobs_1(
     assert sorted(row["student_id"] for row in rows) == sorted(CLASS)
     scores = {row["student_id"]: float(row["score"]) for row in rows}
     assert scores == {pupil.id: pupil.score for pupil in pupils}
-    one_machine = grade_class(submissions, tmp_path / "jobs1", jobs=1, limits=LIMITS)
+    one_machine = grade_class(
+        submissions, tmp_path / "jobs1", jobs=1, limits=LIMITS, instance_secret=SHARED_SECRET
+    )
     assert rows == csv_rows(one_machine.grades_csv)
