@@ -11,6 +11,7 @@ import socket
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,13 @@ def test_an_unreadable_submission_folder_is_one_line(tmp_path: Path) -> None:
     ]
 
 
+@pytest.fixture
+def deep(tmp_path: Path) -> Iterator[Path]:
+    """A folder for deep chains, removed after the test: pytest's own cleanup recurses and would fail."""
+    yield tmp_path / "left"
+    remove_tree(tmp_path / "left")
+
+
 def make_deep(top: Path, levels: int) -> None:
     """A chain of `levels` folders under top, each made inside the last (full paths would pass PATH_MAX)."""
     top.mkdir(parents=True, exist_ok=True)
@@ -129,8 +137,8 @@ def make_deep(top: Path, levels: int) -> None:
     os.close(folder)
 
 
-def test_a_folder_over_the_caps_keeps_the_notebook_and_names_the_cut(tmp_path: Path) -> None:
-    source = tmp_path / "left"
+def test_a_folder_over_the_caps_keeps_the_notebook_and_names_the_cut(tmp_path: Path, deep: Path) -> None:
+    source = deep
     (source / "aaa").mkdir(parents=True)
     for number in range(FOLDER_MAX_FILES + 5):
         (source / "aaa" / f"{number:05}").write_text("x", encoding="utf-8")
@@ -147,7 +155,7 @@ def test_a_folder_over_the_caps_keeps_the_notebook_and_names_the_cut(tmp_path: P
     ]
 
 
-def test_folders_of_any_depth_are_pruned_and_removed(tmp_path: Path) -> None:
+def test_folders_of_any_depth_are_pruned_and_removed(tmp_path: Path, deep: Path) -> None:
     make_deep(tmp_path / "left" / "deep", 1_100)
     (tmp_path / "left" / "keep.txt").write_text("x", encoding="utf-8")
     pruned = prune_deep_folders(tmp_path / "left")
