@@ -411,6 +411,7 @@ def _how_one(expected: float, got: float, tolerance: Tolerance) -> str:
     factor = _simple_factor(np.array(abs(expected)), np.array(abs(got)), tolerance)
     if factor is not None:
         return f"{max(factor, 1 / factor):g}× too {direction}"
+    # Wording only, no credit depends on it: within 10 % is "slightly", from 1.5× a rough factor.
     if larger >= 1000:
         return f"orders of magnitude too {direction}"
     if larger >= 1.5:

@@ -110,8 +110,8 @@ def numeric_mistakes(value: Any) -> dict[str, Any]:
 
 
 def trajectory_mistakes(value: Any) -> dict[str, Any]:
-    """Wrong records: a step ahead or behind, scaled or negated steps, one step changed, reversed, too
-    short, diverged, one shared tensor."""
+    """Wrong records: a step ahead or behind, scaled, offset or negated steps, one step changed, reversed or
+    rolled, too short, diverged, one shared tensor."""
     steps = [np.asarray(step, dtype=np.float64) for step in value]
     middle = len(steps) // 2
     mistakes = {
@@ -120,7 +120,9 @@ def trajectory_mistakes(value: Any) -> dict[str, Any]:
         "negated": [-step for step in steps],
         "doubled": [2 * step for step in steps],
         "halved": [step / 2 for step in steps],
+        "times 10": [10 * step for step in steps],
         "plus 1": [step + 1 for step in steps],
+        "rolled by one": steps[-1:] + steps[:-1],
         "one step changed": steps[:middle] + [steps[middle] * 1.5 + 0.1] + steps[middle + 1 :],
         "reversed": steps[::-1],
         "one step short": steps[:-1],
