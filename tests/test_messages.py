@@ -1,6 +1,8 @@
 """No message reveals the reference (issue 17): typical wrong answers to every key of every notebook, made
 from the public reference, get messages without its values, in grade_answers, the self-check and the
-graded cells alike; and the helper that judges it catches what it must."""
+graded cells alike, and so do those made from a hidden instance's reference and a copy of the public
+answers graded on it; no hint shows another key's answer; and the helper that judges it all catches what
+it must."""
 
 import re
 from collections.abc import Callable
@@ -8,13 +10,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import TEST_INSTANCES, chosen_solutions
+from grading_helpers import assert_reveals_no_reference, leaked_reference, reference_numbers
 
 from graders import kinds
 from graders.grading import Spec, grade_answers, load_reference
+from graders.loader import loads_answers
 from graders.notebook import check, grade
 from graders.saving import answer_file, save_answers, to_plain
 from graders.specs import notebooks, specs_for
-from tests.grading_helpers import assert_reveals_no_reference, leaked_reference, reference_numbers
 
 # ---- the helper --------------------------------------------------------------------------------------------
 
@@ -167,19 +171,19 @@ def typical_mistakes(spec: Spec, value: Any) -> dict[str, Any]:
     return numeric_mistakes(value)
 
 
-def mistaken_answers(notebook: str) -> dict[str, dict[str, Any]]:
+def mistaken_answers(notebook: str, reference: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """{mistake: {key: wrong answer}} for every key of the notebook that the mistake applies to."""
-    specs, reference = specs_for(notebook), load_reference(notebook)
     by_mistake: dict[str, dict[str, Any]] = {}
-    for key, spec in specs.items():
+    for key, spec in specs_for(notebook).items():
         for mistake, wrong in typical_mistakes(spec, reference[key]).items():
             by_mistake.setdefault(mistake, {})[key] = wrong
     return by_mistake
 
 
-def leaks_in(said: dict[str, str], notebook: str, mistake: str, answers: dict[str, Any]) -> list[str]:
+def leaks_in(
+    said: dict[str, str], reference: dict[str, Any], mistake: str, answers: dict[str, Any]
+) -> list[str]:
     """'key, mistake: leaked values: message' for every message that reveals its key's reference."""
-    reference = load_reference(notebook)
     found = []
     for key, message in said.items():
         leaks = leaked_reference(message, reference[key], answers[key])
@@ -188,13 +192,20 @@ def leaks_in(said: dict[str, str], notebook: str, mistake: str, answers: dict[st
     return found
 
 
-def audit(notebook: str, messages_of: Callable[[dict[str, Any]], dict[str, str]]) -> None:
-    """Every typical mistake on every key of `notebook`, its messages as messages_of gives them."""
+def audit(
+    notebook: str,
+    messages_of: Callable[[dict[str, Any]], dict[str, str]],
+    reference: dict[str, Any] | None = None,
+    more: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Every typical mistake on every key of `notebook` (and the answers in `more`), its messages as
+    messages_of gives them, against `reference` (by default the public instance's)."""
+    reference = load_reference(notebook) if reference is None else reference
     found = []
-    for mistake, answers in mistaken_answers(notebook).items():
+    for mistake, answers in (mistaken_answers(notebook, reference) | (more or {})).items():
         said = messages_of(answers)
         assert set(said) == set(answers), f"{mistake}: messages for {sorted(said)}, answers {sorted(answers)}"
-        found += leaks_in(said, notebook, mistake, answers)
+        found += leaks_in(said, reference, mistake, answers)
     assert not found, f"{len(found)} messages of {notebook} reveal the reference:\n" + "\n".join(found)
 
 
@@ -214,6 +225,25 @@ def test_grade_answers_never_reveals_the_reference(notebook: str) -> None:
         return {result.key: result.message for result in results}
 
     audit(notebook, messages_of)
+
+
+@pytest.mark.parametrize("notebook", [path.stem for path in chosen_solutions()])
+def test_grading_on_a_hidden_instance_never_reveals_its_reference(
+    executed_instances: dict[tuple[str, int], Any], notebook: str
+) -> None:
+    """The class path grades on a hidden instance: neither typical mistakes nor a copy of the public
+    answers get a message that shows that instance's reference."""
+    run = executed_instances[notebook, TEST_INSTANCES[0]]
+    assert not isinstance(run, Exception) and run.answer_json is not None, f"{notebook}: {run}"
+    hidden = loads_answers(run.answer_json)
+
+    def messages_of(answers: dict[str, Any]) -> dict[str, str]:
+        plain = {key: to_plain(value, key) for key, value in answers.items()}
+        results = grade_answers(specs_for(notebook), hidden, plain, keys=answers)
+        return {result.key: result.message for result in results}
+
+    public = load_reference(notebook)
+    audit(notebook, messages_of, hidden, {"the public answers": public})
 
 
 @pytest.mark.parametrize("notebook", notebooks())
