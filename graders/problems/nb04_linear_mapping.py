@@ -39,6 +39,7 @@ def problem(number: int) -> Problem:
     return Problem(
         targets=targets,
         seed=int(draws.integers(1, 2**31)),
-        true_weights=tuple(round(float(weight), 1) for weight in draws.uniform(*WEIGHT_RANGE, size=3)),
-        true_bias=round(float(draws.uniform(*BIAS_RANGE)), 1),
+        # + 0.0 turns a -0.0 from rounding into a plain 0.0 in the printed problem.
+        true_weights=tuple(round(float(weight), 1) + 0.0 for weight in draws.uniform(*WEIGHT_RANGE, size=3)),
+        true_bias=round(float(draws.uniform(*BIAS_RANGE)), 1) + 0.0,
     )

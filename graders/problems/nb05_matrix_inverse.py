@@ -1,4 +1,4 @@
-"""Notebook 05's problem for one instance: the seed of the singular vectors and the two condition numbers."""
+"""Notebook 05's problem for one instance: the matrices' size, the seed of their vectors, their two κ."""
 
 from dataclasses import dataclass
 
@@ -20,7 +20,7 @@ class Problem:
 PUBLIC = Problem(size=4, seed=0, kappa_well=2.0, kappa_ill=20.0)
 # κ ranges around the public 2 and 20 that keep the lesson: at lr 0.5 the ill-conditioned loss still
 # needs over a thousand of the 1500 steps to reach 1e-3 (about 3.45 κ² steps, so κ ≤ 20.5), the
-# well-conditioned one a few dozen. Neither range holds the public value, so every count differs from it.
+# well-conditioned one a dozen or so. Neither range holds the public value, so every count differs from it.
 KAPPA_WELL_RANGE = (1.6, 2.4)
 KAPPA_ILL_RANGE = (17.0, 19.5)
 # Every loss history starts at ‖I‖²_F = size: a size other than the public 4 keeps even that step apart.
