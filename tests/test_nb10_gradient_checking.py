@@ -9,7 +9,7 @@ import functools
 import numpy as np
 import pytest
 import torch
-from grading_helpers import messages, reference, scores
+from grading_helpers import assert_reveals_no_reference, messages, reference, scores
 
 from graders.instances import PUBLIC_INSTANCE
 from graders.loader import loads_answers
@@ -80,7 +80,11 @@ class Case:
         return scores(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
 
     def messages(self, **answers) -> dict[str, str]:
-        return messages(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
+        """The messages with `answers` in place; none may reveal the reference of a key they answer."""
+        said = messages(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
+        for key, value in answers.items():
+            assert_reveals_no_reference(said[key], self.expected[key], value)
+        return said
 
 
 @pytest.fixture(params=[PUBLIC_INSTANCE, 1], ids=["public instance", "instance 1"])
