@@ -14,6 +14,11 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 setup: $(STAMP)
 
+# nbgrader's instructor plugins and the menu that opens them; the Validate button stays. Their server side
+# stays on (tests/test_inert.py opens formgrader's pages by URL).
+INSTRUCTOR_PLUGINS := @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment \
+	@jupyter/nbgrader:course-list @jupyter/nbgrader:assignment-list @jupyter/nbgrader:menu
+
 # The pins (torch 2.13.0's wheels among them) are tested on this Python only (pyproject's requires-python):
 # another one is refused before anything is installed, and a .venv made by another Python is rebuilt.
 SUPPORTED_PYTHON := 3.11
@@ -31,7 +36,11 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -z "$$(ls $(VENV)/.installed-* 2>/dev/null)" || echo "note: pyproject.toml or constraints.txt changed: updating $(VENV)"
 	$(PIP) --extra-index-url $(TORCH_INDEX) torch==2.13.0
-	$(PIP) -e '.[dev]'
+	@# The package was called `graders` before it got a name of its own: that old install would shadow it.
+	@$(BIN)/pip uninstall --quiet --yes graders 2>/dev/null || true
+	$(PIP) -e '.[classroom,dev]'
+	@# The students' JupyterLab hides nbgrader's instructor tools; docs/instructor-guide.md enables them.
+	$(BIN)/jupyter labextension disable --level=sys_prefix $(INSTRUCTOR_PLUGINS) >/dev/null 2>&1
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

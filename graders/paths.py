@@ -8,6 +8,15 @@ SOLUTIONS_DIR = REPO_ROOT / "solutions"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
 
+# The public instance's reference answers as the installed package carries them (a link to answers/ in
+# the repository, copied into the wheel), so a self-learner's checks work without the repository.
+PACKAGED_ANSWERS = Path(__file__).resolve().parent / "public_answers"
+
+
 def answers_dir() -> Path:
-    """The reference answers: the course's answers/ unless an instructor keeps them elsewhere."""
-    return Path(os.environ.get("GRADERS_ANSWERS_DIR", REPO_ROOT / "answers"))
+    """The reference answers: the course's answers/ (or the installed package's copy of it) unless an
+    instructor keeps them elsewhere (GRADERS_ANSWERS_DIR)."""
+    if "GRADERS_ANSWERS_DIR" in os.environ:
+        return Path(os.environ["GRADERS_ANSWERS_DIR"])
+    course = REPO_ROOT / "answers"
+    return course if course.is_dir() else PACKAGED_ANSWERS
