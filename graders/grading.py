@@ -18,6 +18,10 @@ class Spec:
     points: float
     tolerance: Tolerance = CLOSE
     hint: str = ""
+    # Keys whose answers this one measures (e.g. a gap to the optimum of the product it rests on): it
+    # earns its points only while they earn all of theirs, so a value right on every instance (a gap
+    # near zero) counts only for a student who solved their own instance.
+    rests_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,25 @@ def grade_answers(
 ) -> list[KeyResult]:
     """Grade the given keys (all of the specs by default)."""
     chosen = list(specs) if keys is None else list(keys)
-    return [grade_value(key, specs[key], reference[key], answers) for key in chosen]
+    return [
+        _resting(grade_value(key, specs[key], reference[key], answers), specs, reference, answers)
+        for key in chosen
+    ]
+
+
+def _resting(
+    result: KeyResult, specs: Mapping[str, Spec], reference: Mapping[str, Any], answers: Mapping[str, Any]
+) -> KeyResult:
+    """The result, or no points when a key it rests on is not right yet (Spec.rests_on)."""
+    unsolved = [
+        key
+        for key in specs[result.key].rests_on
+        if not grade_value(key, specs[key], reference[key], answers).passed
+    ]
+    if not result.earned or not unsolved:
+        return result
+    message = f"not counted yet: it measures {', '.join(unsolved)}, which is not right yet; fix that first"
+    return KeyResult(result.key, 0.0, result.points, message)
 
 
 def total(results: Iterable[KeyResult]) -> tuple[float, float]:

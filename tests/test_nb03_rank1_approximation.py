@@ -189,6 +189,14 @@ def test_gap_slightly_below_zero_from_rounding_passes(case):
     assert case.scores(case.variant(optimality_gap=-3e-7))["optimality_gap"] == 1.0
 
 
+def test_a_gap_near_zero_counts_only_with_the_product_it_measures(case):
+    # The gap is near zero on every instance: a copied or typed 0.0 beside a wrong product earns nothing.
+    answers = case.variant(rank1_product=2 * np.asarray(case.expected["rank1_product"]), optimality_gap=0.0)
+    assert case.scores(answers)["optimality_gap"] == 0.0
+    assert "it measures rank1_product, which is not right yet" in case.messages(answers)["optimality_gap"]
+    assert case.scores(case.variant(optimality_gap=0.0))["optimality_gap"] == 1.0
+
+
 # --- mistaken variants ---------------------------------------------------------------------------
 
 
