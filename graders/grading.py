@@ -26,16 +26,23 @@ class Spec:
 
 @dataclass(frozen=True)
 class KeyResult:
-    """Points earned for one key and the message that explains them."""
+    """Points earned for one key, the message that explains them, and its cause: the likely mistake (or
+    the reason nothing could be graded) that the class overview groups students by; '' when it passed."""
 
     key: str
     earned: float
     points: float
     message: str
+    cause: str = ""
 
     @property
     def passed(self) -> bool:
         return self.earned == self.points
+
+
+MISSING = "missing: did its task cell run before the answers were saved?"
+# The cause of a wrong answer whose mistake neither its kind nor its spec's hint names.
+UNRECOGNISED = "wrong, with no likely mistake recognised"
 
 
 class ReferenceUnavailable(LookupError):
@@ -53,16 +60,16 @@ def load_reference(notebook: str) -> dict[str, Any]:
 def grade_value(key: str, spec: Spec, expected: Any, answers: Mapping[str, Any]) -> KeyResult:
     """Grade one key of a student's answers against its reference value."""
     if key not in answers:
-        return KeyResult(
-            key, 0.0, spec.points, "missing: did its task cell run before the answers were saved?"
-        )
+        return KeyResult(key, 0.0, spec.points, MISSING, MISSING)
     value = answers[key]
     if isinstance(value, Rejected):
-        return KeyResult(key, 0.0, spec.points, value.reason)
+        return KeyResult(key, 0.0, spec.points, value.reason, value.reason)
     verdict = spec.kind(expected, value, spec.tolerance)
     likely_mistake = verdict.diagnosis or (spec.hint if verdict.fraction < 1 else "")
     message = verdict.message + (f" ({likely_mistake})" if likely_mistake else "")
-    return KeyResult(key, round(spec.points * verdict.fraction, 4), spec.points, message)
+    # The verdict's message holds the student's numbers; the likely mistake is what students share.
+    cause = "" if verdict.fraction == 1 else likely_mistake or UNRECOGNISED
+    return KeyResult(key, round(spec.points * verdict.fraction, 4), spec.points, message, cause)
 
 
 def grade_answers(
@@ -91,7 +98,7 @@ def _resting(
     if not result.earned or not unsolved:
         return result
     message = f"not counted yet: it measures {', '.join(unsolved)}, which is not right yet; fix that first"
-    return KeyResult(result.key, 0.0, result.points, message)
+    return KeyResult(result.key, 0.0, result.points, message, message)
 
 
 def total(results: Iterable[KeyResult]) -> tuple[float, float]:

@@ -81,5 +81,7 @@ def _grade_or_missing(path: Path, notebook: str) -> Submission:
 
 def all_zero(student: str, notebook: str, message: str, problem: str = "") -> Submission:
     """0 on every key of the notebook, each with `message`: there was nothing usable to grade."""
-    results = [KeyResult(key, 0.0, spec.points, message) for key, spec in specs_for(notebook).items()]
+    results = [
+        KeyResult(key, 0.0, spec.points, message, message) for key, spec in specs_for(notebook).items()
+    ]
     return Submission(student, notebook, results, problem=problem)
