@@ -7,6 +7,7 @@ from typing import Any
 
 from graders.audit import audit_autograded
 from graders.autograde import Outcome, feedback_mark
+from graders.class_overview import DIAGNOSES_CSV, PAGE, TASKS_CSV
 from graders.course import Course, Task
 from graders.files import remove_tree
 from graders.gradebook import (
@@ -199,5 +200,7 @@ def report_text(report: ClassReport) -> str:
         *([bounds_line()] if report.sandboxed else []),
         *([report.instances] if report.instances else []),
         f"feedback: {report.course / 'feedback'}/<student>/<notebook>/<notebook>.html",
+        f"overview: {report.course / PAGE} (scores, tasks, misconceptions), counts in {TASKS_CSV}"
+        f" and {DIAGNOSES_CSV}",
     ]
     return rows_report_text(heading, report.rows, report.problems, where)

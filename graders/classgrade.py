@@ -21,6 +21,7 @@ from graders.autograde import (
     saved_attempt,
     submission_digest,
 )
+from graders.class_overview import write_overview
 from graders.class_report import ClassReport, Redone, audited_rows, make_feedback, report_text
 from graders.collect import ZIP_FILE_PATTERN, class_list, collect, submitted_notebooks
 from graders.course import Course, Task, prepare_course
@@ -94,6 +95,7 @@ def grade_class(
     )
     write_grades_csv(rows, report.grades_csv)
     report.report_txt.write_text(report_text(report) + "\n", encoding="utf-8")
+    write_overview(rows, report.course, f"Class overview: {report.course.name}")
     return report
 
 
