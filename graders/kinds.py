@@ -531,16 +531,20 @@ def _trajectory_diagnosis(reference: list[np.ndarray], steps: list[Any], toleran
 
 def _went_uphill(reference: np.ndarray, answer: np.ndarray) -> bool:
     """The reference record falls (values) or converges (points), while the answer's rises by more than the
-    reference falls, or moves away to end twice as far from the reference's end point as it ever was."""
+    reference falls, or moves away to end twice as far from the reference's end point as it ever was, and
+    its very first step already went the wrong way (a run whose first step is right and whose later steps
+    overshoot has another cause, such as a gradient that was never zeroed)."""
     if len(reference) < 2:
         return False
     if reference[0].size == 1:
         fall = reference[0].item() - reference[-1].item()
-        return bool(fall > 0 and answer[-1].item() - answer[0].item() > fall)
+        first_step_up = answer[1].item() > answer[0].item()
+        return bool(fall > 0 and first_step_up and answer[-1].item() - answer[0].item() > fall)
     goal = reference[-1]
     farthest = max(float(np.linalg.norm(point - goal)) for point in reference)
     start, end = np.linalg.norm(answer[0] - goal), np.linalg.norm(answer[-1] - goal)
-    return bool(farthest > 0 and end > max(start, 2 * farthest))
+    first_step_away = np.linalg.norm(answer[1] - goal) > start
+    return bool(farthest > 0 and first_step_away and end > max(start, 2 * farthest))
 
 
 def _all_identical(steps: list[np.ndarray | None]) -> bool:

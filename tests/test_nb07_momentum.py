@@ -270,6 +270,16 @@ def test_mistaken_heavy_ball_paths_fail(
     assert "first difference at step" in message(answers, expected, "heavy_ball_path")
 
 
+def test_a_gradient_left_to_pile_up_gets_the_hint_not_a_sign_diagnosis(
+    chosen: Problem, expected: dict[str, Any]
+) -> None:
+    # Its first step is right and its later ones overshoot: that is no uphill run with a flipped sign.
+    piled_up = {"heavy_ball_path": list(path(chosen.start, zero_grad=False))}
+    said = message(piled_up, expected, "heavy_ball_path")
+    assert "cleared between steps" in said
+    assert "went uphill" not in said
+
+
 def test_an_averaging_buffer_is_named_in_the_message(chosen: Problem, expected: dict[str, Any]) -> None:
     answers = {"heavy_ball_path": list(path(chosen.start, averaging=True))}
     assert "a sum, not an average" in message(answers, expected, "heavy_ball_path")
