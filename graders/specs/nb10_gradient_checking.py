@@ -21,8 +21,8 @@ SPECS = {
         kinds.array,
         2,
         EXACT,
-        "Is it the central difference, not the forward one, divided by 2h, computed in float64 with "
-        "h = 1e-6?",
+        "Is it the central difference, not the forward one, divided by 2h, computed in float64 with the "
+        "task's h?",
     ),
     "best_step_float64": Spec(
         kinds.scalar,
