@@ -10,7 +10,7 @@ from pathlib import Path
 
 from graders.class_report import report_text as class_report_text
 from graders.classgrade import grade_class
-from graders.collect import ZIP_FILE_PATTERN
+from graders.collect import ZIP_FILE_PATTERN, folder_refusal
 from graders.course import NBGRADER_CONFIG, SubmissionsError
 from graders.gradebook import NbgraderError
 from graders.roster import Student, load_roster
@@ -39,7 +39,14 @@ def grade_command(args: argparse.Namespace) -> int:
         )
     roster = load_roster(args.roster) if args.roster else {}
     present = [name for name in notebooks() if any(args.folder.glob(f"*/{name}"))]
-    submissions = grade_folder(args.folder, args.notebook or present or notebooks(), students=roster)
+    # A folder whose name is no student id gets no row, only a problem line, as on the class path.
+    refused = {
+        folder.name: refusal
+        for folder in args.folder.iterdir()
+        if folder.is_dir() and (refusal := folder_refusal(folder.name))
+    }
+    graded = grade_folder(args.folder, args.notebook or present or notebooks(), students=roster)
+    submissions = [submission for submission in graded if submission.student not in refused]
     rows = flag_walk_ins(
         [fast_path_row(sub, roster.get(sub.student, Student(sub.student))) for sub in submissions], roster
     )
@@ -52,7 +59,7 @@ def grade_command(args: argparse.Namespace) -> int:
     if args.feedback:
         write_feedback(rows, args.feedback)
         where.append(f"feedback: {args.feedback}/<student>/<notebook>.txt and .html")
-    problems = row_problems(rows)
+    problems = [*refused.values(), *row_problems(rows)]
     print(report_text(f"Graded {len(rows)} notebooks from {args.folder}", rows, problems, where))
     return 1 if problems else 0
 

@@ -75,16 +75,24 @@ def collect_folders(submissions: Path, course: Course, notebooks: list[str]) -> 
     """
     problems = []
     for student in sorted(path for path in submissions.iterdir() if path.is_dir() and not path.is_symlink()):
-        refusal = student_id_problem(student.name)
+        refusal = folder_refusal(student.name)
         if refusal:
-            reason = f"not graded: the folder name {refusal}: rename it to the student's id"
-            problems.append(Problem(printable(student.name), "-", reason))
+            problems.append(refusal)
             continue
         for notebook in notebooks:
             source = student / notebook
             if source.is_dir() and not source.is_symlink():
                 problems += _collect_folder(source, course.submitted(Task(notebook, student.name)))
     return problems
+
+
+def folder_refusal(name: str) -> Problem | None:
+    """The problem of a student folder whose name is no student id (graders.roster's rule), else None."""
+    refusal = student_id_problem(name)
+    if not refusal:
+        return None
+    reason = f"not graded: the folder name {refusal}: rename it to the student's id"
+    return Problem(printable(name), "-", reason)
 
 
 def _collect_folder(source: Path, target: Path) -> list[Problem]:

@@ -141,6 +141,23 @@ def test_cli_exits_0_when_nothing_needs_attention(tmp_path: Path, capsys: pytest
     assert "use .detach().numpy()" in capsys.readouterr().out
 
 
+def test_a_folder_named_no_student_id_gets_a_problem_and_no_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submissions = tmp_path / "submissions"
+    for student in ("ada", "=1+2", "<b onclick=x>eve"):
+        folder = submissions / student / NOTEBOOK
+        folder.mkdir(parents=True)
+        (folder / f"{NOTEBOOK}.answer.json").write_text(reference_text(), encoding="utf-8")
+    grades = tmp_path / "grades.csv"
+    assert main(["grade", str(submissions), "--out", str(grades)]) == 1
+    out = capsys.readouterr().out
+    for refused in ("=1+2", "<b onclick=x>eve"):
+        assert f"{refused} / -: not graded: the folder name holds" in out
+    with grades.open(newline="", encoding="utf-8") as stream:
+        assert [row["student_id"] for row in csv.DictReader(stream)] == ["ada"]
+
+
 def test_cli_refuses_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["grade", str(tmp_path / "nowhere")]) == 2
     assert "is not a folder" in capsys.readouterr().err
