@@ -2,10 +2,13 @@
 
 python -m graders.build executed   # first: the solutions run, with outputs, into build/executed/
 python -m graders.site             # then: build/site/ (index.html, a page per notebook, downloads)
+python -m graders.site --site-url https://…/   # downloads that install the course wheel from that address
 """
 
+import argparse
 import base64
 import copy
+import json
 import math
 import re
 import shutil
@@ -18,13 +21,18 @@ import mathjax
 import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
-from nbgrader.utils import is_solution
+from nbgrader.utils import compute_checksum, is_solution
 
 from graders.build import EXECUTED_DIR
 from graders.course import solution_notebooks
+from graders.learning_path import CONDITIONING_THREAD, path_of
 from graders.paths import NOTEBOOKS_DIR, REPO_ROOT
 
 SITE_DIR = REPO_ROOT / "build" / "site"
+# `make wheel` builds the course package here; the site serves it beside its index.
+WHEEL_DIR = REPO_ROOT / "build" / "wheel"
+# The setup cell's line naming the course wheel a notebook run on its own installs ("" in the repository).
+COURSE_PACKAGE_LINE = re.compile(r'^COURSE_PACKAGE = ""', re.MULTILINE)
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 # MathJax's browser build as its release ships it (package django-static-mathjax), the files a CDN serves.
 MATHJAX_DIR = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
@@ -60,6 +68,14 @@ class Lesson:
     def download(self) -> str:
         """The student notebook's copy in the site."""
         return f"notebooks/{self.name}.ipynb"
+
+
+@dataclass(frozen=True)
+class CoursePackage:
+    """The course wheel the site serves, and its public address that downloaded notebooks install from."""
+
+    wheel: Path
+    url: str
 
 
 @dataclass(frozen=True)
@@ -118,8 +134,11 @@ def first_figure(notebook: nbformat.NotebookNode) -> bytes | None:
     return None
 
 
-def build_site(executed: dict[str, nbformat.NotebookNode], out_dir: Path) -> None:
-    """Write the index, one page per notebook (in the given order), the downloads and MathJax to out_dir."""
+def build_site(
+    executed: dict[str, nbformat.NotebookNode], out_dir: Path, package: CoursePackage | None = None
+) -> None:
+    """Write the index, one page per notebook (in the given order), the downloads and MathJax to out_dir;
+    with `package`, the wheel too, and downloads whose setup cell installs it from its address."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "figures").mkdir(exist_ok=True)
     lessons = []
@@ -138,8 +157,8 @@ def build_site(executed: dict[str, nbformat.NotebookNode], out_dir: Path) -> Non
     for page in map(Page, lessons, [None, *lessons], [*lessons[1:], None]):
         html = render_notebook(exporter, executed[page.lesson.name], page)
         (out_dir / page.lesson.href).write_text(html, encoding="utf-8")
-    (out_dir / "index.html").write_text(render_index(lessons), encoding="utf-8")
-    copy_assets(lessons, out_dir)
+    (out_dir / "index.html").write_text(render_index(lessons, package), encoding="utf-8")
+    copy_assets(lessons, out_dir, package)
 
 
 def notebook_exporter() -> HTMLExporter:
@@ -194,31 +213,74 @@ def without_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return static
 
 
-def render_index(lessons: list[Lesson]) -> str:
+def render_index(lessons: list[Lesson], package: CoursePackage | None = None) -> str:
     """The index page: how to start, then every notebook with what it teaches."""
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True)
-    return environment.get_template("course_index.html.j2").render(lessons=lessons)
+    titles = {lesson.name: lesson.title for lesson in lessons}
+    path = path_of(list(titles))
+    return environment.get_template("course_index.html.j2").render(
+        lessons=lessons, path=path, titles=titles, thread=CONDITIONING_THREAD, package=package
+    )
 
 
-def copy_assets(lessons: list[Lesson], out_dir: Path) -> None:
-    """Copy the student notebooks, the stylesheet and MathJax next to the pages."""
+def copy_assets(lessons: list[Lesson], out_dir: Path, package: CoursePackage | None = None) -> None:
+    """Copy the student notebooks (naming the course wheel's address), the wheel, the stylesheet and MathJax
+    next to the pages."""
     downloads = out_dir / "notebooks"
     downloads.mkdir(exist_ok=True)
     for lesson in lessons:
         student = NOTEBOOKS_DIR / f"{lesson.name}.ipynb"
         if not student.exists():
             raise SystemExit(f"notebooks/{student.name} is missing: run `make student`")
-        shutil.copyfile(student, downloads / student.name)
+        if package is None:
+            shutil.copyfile(student, downloads / student.name)
+        else:
+            nbformat.write(
+                installing_from(nbformat.read(student, as_version=4), package.url), downloads / student.name
+            )
+    if package is not None:
+        shutil.copyfile(package.wheel, out_dir / package.wheel.name)
     shutil.copyfile(TEMPLATES_DIR / "site.css", out_dir / "site.css")
     shutil.copytree(MATHJAX_DIR, out_dir / "mathjax", dirs_exist_ok=True)
 
 
-def main() -> int:
+def installing_from(notebook: nbformat.NotebookNode, url: str) -> nbformat.NotebookNode:
+    """A copy of a student notebook whose setup cell installs the course package from `url` when missing
+    (the locked cell's checksum follows, so nbgrader still accepts it)."""
+    copied = copy.deepcopy(notebook)
+    for cell in copied.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "setup":
+            cell.source, found = COURSE_PACKAGE_LINE.subn(f"COURSE_PACKAGE = {json.dumps(url)}", cell.source)
+            if found == 1:
+                cell.metadata.nbgrader.checksum = compute_checksum(cell)
+                return copied
+    raise SystemExit(f"no setup cell with a line '{COURSE_PACKAGE_LINE.pattern[1:]}' in a student notebook")
+
+
+def course_package(site_url: str) -> CoursePackage:
+    """The wheel `make wheel` built, at its address under `site_url`."""
+    wheels = sorted(WHEEL_DIR.glob("gd_torch_course-*.whl"))
+    if len(wheels) != 1:
+        raise SystemExit(f"{WHEEL_DIR} holds {len(wheels)} course wheels, not one: run `make wheel`")
+    return CoursePackage(wheels[0], f"{site_url.rstrip('/')}/{wheels[0].name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m graders.site", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--site-url", help="the site's public address, which downloaded notebooks install from"
+    )
+    args = parser.parse_args(argv)
     executed = load_executed(solution_notebooks(), EXECUTED_DIR)
+    package = course_package(args.site_url) if args.site_url else None
     # Pages of notebooks that were renamed or removed must not linger.
     shutil.rmtree(SITE_DIR, ignore_errors=True)
-    build_site(executed, SITE_DIR)
+    build_site(executed, SITE_DIR, package)
     print(f"wrote {(SITE_DIR / 'index.html').relative_to(REPO_ROOT)} and {len(executed)} notebook pages")
+    if package is None:
+        print(
+            "note: without --site-url (make site SITE_URL=…) downloaded notebooks cannot install the course"
+        )
     return 0
 
 

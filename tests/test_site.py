@@ -17,8 +17,9 @@ from nbgrader.utils import is_solution
 
 from graders.build import Execution
 from graders.course import solution_notebooks
+from graders.learning_path import CONDITIONING_THREAD, PATH
 from graders.paths import NOTEBOOKS_DIR, REPO_ROOT
-from graders.site import build_site, describe, load_executed
+from graders.site import Lesson, build_site, describe, load_executed, render_index
 
 SCREENSHOTS_DIR = REPO_ROOT / "build" / "site-screenshots"
 NOTEBOOKS = [path.stem for path in solution_notebooks()]
@@ -92,6 +93,25 @@ def test_index_lists_the_notebooks_in_course_order(site: Path) -> None:
     index = (site / "index.html").read_text(encoding="utf-8")
     pages = list(dict.fromkeys(re.findall(r'<h3><a href="(\d\d_\w+)\.html">', index)))
     assert pages == NOTEBOOKS
+
+
+def test_the_recommended_path_takes_every_notebook_after_what_it_needs() -> None:
+    order = [step.name for step in PATH]
+    assert set(NOTEBOOKS) <= set(order), "a notebook missing from graders/learning_path.py"
+    for place, step in enumerate(PATH):
+        assert set(step.needs) <= set(order[:place]), f"{step.name} comes before what it needs"
+    assert [name for name in order if name in CONDITIONING_THREAD] == list(CONDITIONING_THREAD)
+
+
+def test_index_and_readme_give_the_recommended_path() -> None:
+    index = render_index([Lesson(name, f"Title of {name}", "", "") for name in NOTEBOOKS])
+    shown = re.findall(r'<li><a href="#(\d\d_\w+)">\d\d Title of \1</a>', index)
+    assert shown == [step.name for step in PATH if step.name in NOTEBOOKS]
+    needs = '<span class="needs">after 01</span>'
+    assert f'href="#02_torch_optim">02 Title of 02_torch_optim</a> {needs}' in index
+    assert "through 01, 05, 07, 12." in index
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert " → ".join(step.name[:2] for step in PATH) in readme
 
 
 def solution_cells(notebook: nbformat.NotebookNode) -> int:
