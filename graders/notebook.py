@@ -34,7 +34,9 @@ class Points(float):
         return points
 
     def _repr_html_(self) -> str:
-        return f"<b>{float(self):g}/{self.possible:g} points</b>"
+        # In a learner's own kernel these points are a self-check; nbgrader's runs record the grade.
+        own = _shell() is not None and "NBGRADER_EXECUTION" not in os.environ
+        return f"<b>{float(self):g}/{self.possible:g} points</b>" + (" <i>(self-check)</i>" if own else "")
 
 
 def check(notebook: str, **answers: Any) -> None:
