@@ -26,6 +26,9 @@ KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info", "nbgrader")
 # Classes that scripts of nbconvert's page act on.
 ACTIVE_CLASSES = {"mermaid"}
 HEADINGS = {f"h{level}" for level in range(1, 7)}
+# TeX commands of MathJax's html and url extensions: a link (\href{javascript:…}{x} runs on a click) or
+# an id, class, style or data attribute on the formula. A cell using one is shown as text, not typeset.
+MATHJAX_ACTIVE = re.compile(r"\\(href|url|class|cssId|style|data|unicode)\b")
 # nbconvert's markdown renderer gives headings an id and an anchor link, code blocks a language class.
 MARKDOWN_ATTRIBUTES = {
     **{tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()},
@@ -108,6 +111,8 @@ class InertOutputs(NbGraderPreprocessor):
     def inert_markdown(self, source: str, attachments: dict[str, dict[str, str]] | None = None) -> str:
         """The markdown itself when nbconvert renders it to nothing the sanitizer removes; else the
         sanitized HTML of that rendering, as one raw HTML block markdown passes through unchanged."""
+        if MATHJAX_ACTIVE.search(source):  # the page's MathJax would make a link or an HTML attribute of it
+            return _html_block(f"<pre>{html.escape(source)}</pre>")
         try:
             renderer = IPythonRenderer(escape=False, attachments=attachments or {})
             rendered = MarkdownWithMath(renderer=renderer).render(source)
