@@ -169,6 +169,25 @@ def test_feedback_for_every_graded_notebook(graded: GradedClass) -> None:
     assert "7.0 / 7.0" in (graded.course / "feedback" / "correct" / NOTEBOOK / f"{NOTEBOOK}.html").read_text()
 
 
+def test_the_class_overview_counts_the_graded_students(graded: GradedClass) -> None:
+    """class-report.html and class-diagnoses.csv beside report.txt: a notebook not graded is no mistake."""
+    not_graded = {
+        student
+        for student, pupil in PUPILS.items()
+        if any(finding.startswith(("not graded", "no 00_autograd")) for finding in pupil.findings)
+    }
+    scores = [pupil.score for student, pupil in PUPILS.items() if student not in not_graded]
+    mean = sum(scores) / len(scores)
+    page = " ".join((graded.course / "class-report.html").read_text(encoding="utf-8").split())
+    assert f"{len(scores)} graded, mean {mean:.3g} of 7 points, {scores.count(7)} with full marks" in page
+    assert f"{len(not_graded)} not graded" in page and "class-report.html" in graded.report
+    with (graded.course / "class-diagnoses.csv").open(newline="", encoding="utf-8") as stream:
+        diagnoses = list(csv.DictReader(stream))
+    hit = {(row["task"], student) for row in diagnoses for student in row["student_ids"].split()}
+    assert {("X_grad", "typical_mistakes"), ("grad_after_zeroing", "typical_mistakes")} <= hit
+    assert not {student for _, student in hit} & (not_graded | {"correct", "walk_in"})
+
+
 def test_megabytes_of_printing_are_cut(graded: GradedClass) -> None:
     autograded = graded.course / "autograded" / "prints_megabytes" / NOTEBOOK / f"{NOTEBOOK}.ipynb"
     assert autograded.stat().st_size < 1_000_000
