@@ -6,8 +6,9 @@ import importlib.util
 import sys
 from collections.abc import Set
 
-# torch releases the notebooks accept without a warning. Tested: 2.13.0 (the course environment) and
-# 2.14.1 (tests/test_install.py); Colab's runtime had 2.9 in January 2026 (googlecolab/colabtools#5661).
+# torch releases the notebooks accept without a warning (a warning, never a refusal, outside). Run here:
+# 2.13.0 only (the course environment, tests/test_install.py); Colab's runtime had 2.9 in January 2026
+# (googlecolab/colabtools#5661), inside the range.
 TORCH_RANGE = ((2, 4), (2, 14))
 PYTHON_MINIMUM = (3, 11)
 # PyTorch's CPU build: a plain `pip install torch` on Linux pulls several GB of CUDA libraries.
