@@ -21,7 +21,7 @@ import pytest
 from nbclient import NotebookClient
 
 from graders.paths import NOTEBOOKS_DIR, REPO_ROOT
-from graders.site import installing_from
+from graders.site import CoursePackage, Lesson, installing_from, render_index
 from tests.test_jupyterlab import filled_in
 
 NOTEBOOK = "00_autograd"
@@ -189,6 +189,15 @@ def test_a_stub_gets_the_one_line_advice(learner: Learner, tmp_path: Path, monke
     (error,) = [output for output in first_task.outputs if output.output_type == "error"]
     assert [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in error.traceback] == [ADVICE]
     assert not [output for output in ran.cells[1].outputs if output.output_type == "error"]
+
+
+def test_the_index_links_the_wheel_and_gives_colab_its_first_cell() -> None:
+    url = "https://course.example/gd/gd_torch_course-0.1.0-py3-none-any.whl"
+    package = CoursePackage(Path("gd_torch_course-0.1.0-py3-none-any.whl"), url)
+    index = render_index([Lesson(NOTEBOOK, "Autograd", "", "")], package)
+    assert f"<code>%pip install {url}</code>" in index
+    assert '<a href="gd_torch_course-0.1.0-py3-none-any.whl">' in index
+    assert "%pip install" not in render_index([Lesson(NOTEBOOK, "Autograd", "", "")])
 
 
 def test_the_students_jupyterlab_hides_the_instructor_plugins() -> None:
