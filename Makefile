@@ -46,8 +46,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## Regenerate everything derived from solutions/ and grade the sample submission.
 demo: setup
-	$(BIN)/python -m graders.build answers --jobs $(JOBS)
-	$(BIN)/python -m graders.build student
+	$(BIN)/python -m graders.publishing.build answers --jobs $(JOBS)
+	$(BIN)/python -m graders.publishing.build student
 	$(BIN)/python -m graders grade examples/sample_submission
 
 # Two workers, each module on one (its class is graded once); modules share only executed_solutions (conftest).
@@ -84,17 +84,17 @@ lint: setup
 	$(BIN)/nbstripout --keep-id --verify solutions/*.ipynb notebooks/*.ipynb
 
 student: setup
-	$(BIN)/python -m graders.build student
+	$(BIN)/python -m graders.publishing.build student
 
 answers: setup
-	$(BIN)/python -m graders.build answers --jobs $(JOBS)
+	$(BIN)/python -m graders.publishing.build answers --jobs $(JOBS)
 
 executed: setup
-	$(BIN)/python -m graders.build executed --jobs $(JOBS)
+	$(BIN)/python -m graders.publishing.build executed --jobs $(JOBS)
 
 ## The course site in build/site/: every solution run with its outputs, an index, student downloads.
 site: executed
-	$(BIN)/python -m graders.site
+	$(BIN)/python -m graders.publishing.site
 
 ## After changing solutions/: student notebooks and reference answers, then the site checked against them.
 regenerate: student answers
@@ -111,7 +111,7 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 check-generated: setup
-	$(BIN)/python -m graders.build check --jobs $(JOBS)
+	$(BIN)/python -m graders.publishing.build check --jobs $(JOBS)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""nbgrader settings shared by every course directory that graders/course.py lays out.
+"""nbgrader settings shared by every course directory that graders/classroom/course.py lays out.
 
 An instructor's own course directory can `load_subconfig` this file or copy it.
 """
@@ -14,7 +14,8 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.enforce_metadata = True
 
 # nbgrader's default of 30 s per cell is a guess; `python -m graders class` passes each notebook's own
-# limit from its spec module (graders/specs, CELL_TIMEOUT_SECONDS, measured by `make bench`). This is the fallback
+# limit from its spec module (graders/core/specs, CELL_TIMEOUT_SECONDS, measured by `make bench`). This is the
+# fallback
 # for a plain `nbgrader autograde`: every solution cell takes seconds, so 120 s leaves room for a slow
 # machine while a student's infinite loop still ends, interrupted rather than killing the kernel.
 c.Execute.timeout = 120
@@ -22,7 +23,7 @@ c.Execute.interrupt_on_timeout = True
 # A student who deletes a graded cell gets it back, and scores what the restored cell gives.
 c.OverwriteCells.add_missing_cells = True
 # Megabytes of printing must not bloat the gradebook or the feedback: nbgrader limits lines,
-# graders.preprocessors.LimitOutputSize characters (one print can be a single huge line).
+# graders.classroom.preprocessors.LimitOutputSize characters (one print can be a single huge line).
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 c.LimitOutputSize.max_chars = 100_000
@@ -32,16 +33,16 @@ c.LimitOutputSize.max_chars = 100_000
 # the error that stopped a notebook, so the report says why from the error, not from log wording.
 # The rest is nbgrader's own list, in its order.
 c.Autograde.autograde_preprocessors = [
-    "graders.preprocessors.ExecuteRecordingFailure",
-    "graders.preprocessors.ScoreOutsideKernel",
+    "graders.classroom.preprocessors.ExecuteRecordingFailure",
+    "graders.classroom.preprocessors.ScoreOutsideKernel",
     # A kernel may nest folders deeper than nbgrader's own walks can recurse: those go, named on the row.
-    "graders.preprocessors.PruneKernelFolder",
+    "graders.classroom.preprocessors.PruneKernelFolder",
     # formgrader and generate_feedback render this notebook on the server's origin: only inert outputs.
-    "graders.inert_outputs.InertOutputs",
+    "graders.classroom.inert_outputs.InertOutputs",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "graders.preprocessors.LimitOutputSize",
+    "graders.classroom.preprocessors.LimitOutputSize",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
@@ -51,12 +52,13 @@ c.Autograde.autograde_preprocessors = [
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
-    "graders.preprocessors.ForgetUnknownCells",
+    "graders.classroom.preprocessors.ForgetUnknownCells",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
-# `python -m graders class` (graders.settings.ClassGrader): a course's defaults, each overridden by the
+# `python -m graders class` (graders.classroom.settings.ClassGrader): a course's defaults, each overridden by
+# the
 # command-line flag of the same name. Two kernels at once suit a 2-core machine; each may take 4 GiB.
 c.ClassGrader.jobs = 2

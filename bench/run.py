@@ -1,7 +1,8 @@
 """`make bench`: measure grading on this machine and write bench/results.md (a measurement, not a test).
 
 Every solution notebook is executed bare with nbclient (time, slowest cell, peak memory of its kernel),
-then autograded by nbgrader as a correct submission through graders.classgrade, then its answer file
+then autograded by nbgrader as a correct submission through graders.classroom.grade_class, then its answer
+file
 goes through the fast path; the references of K hidden instances of every notebook are made (cold, then
 cached); a class is graded with JOBS=1 and JOBS=2 on the public instance, and with JOBS=2 on hidden
 instances; 1,000 generated answer files go through the fast path. All ratios come from this one run.
@@ -25,17 +26,17 @@ from pathlib import Path
 import nbformat
 from distributed import LocalCluster
 
-from graders.autograde import Outcome, autograde
-from graders.build import execute
-from graders.classgrade import grade_class
-from graders.course import SCRATCH_STUDENT, Course, Task, prepare_course, solution_notebooks
-from graders.gradebook import sqlite_url
-from graders.hidden_instances import DEFAULT_POOL
-from graders.paths import REPO_ROOT, answers_dir
-from graders.references import make_references
-from graders.sandbox import Limits
-from graders.scoring import grade_answer_file, grade_folder
-from graders.specs import cell_timeout_for
+from graders.classroom.autograde import Outcome, autograde
+from graders.classroom.course import SCRATCH_STUDENT, Course, Task, prepare_course, solution_notebooks
+from graders.classroom.grade_class import grade_class
+from graders.classroom.gradebook import sqlite_url
+from graders.classroom.hidden_instances import DEFAULT_POOL
+from graders.classroom.references import make_references
+from graders.classroom.sandbox import Limits
+from graders.core.paths import REPO_ROOT, answers_dir
+from graders.core.scoring import grade_answer_file, grade_folder
+from graders.core.specs import cell_timeout_for
+from graders.publishing.build import execute
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 from class_fixture import Pupil, write_submissions  # noqa: E402 -- the tests' builder of correct submissions
@@ -292,7 +293,7 @@ def render(
             f"- The same class graded on hidden instances (K={instances.pool}, references made beforehand),"
             f" JOBS=2: {instances.hidden_class_seconds:.1f} s, against {parallel:.1f} s on the public one"
             f" ({instances.hidden_class_seconds / parallel:.2f}×).",
-            "- Cell timeouts (CELL_TIMEOUT_SECONDS in graders/specs, or its default) are at least"
+            "- Cell timeouts (CELL_TIMEOUT_SECONDS in graders/core/specs, or its default) are at least"
             f" {min(cell_timeout_for(t.name) / t.slowest_cell_seconds for t in times):.0f}×"
             " the slowest solution cell above.",
             "",

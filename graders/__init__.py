@@ -1,9 +1,14 @@
-"""Autograder for the course 'Gradient descent with PyTorch'."""
+"""Autograder for the course 'Gradient descent with PyTorch'; the notebooks import the student API from here.
 
-from graders.grading import KeyResult, Spec, grade_answers
-from graders.loader import AnswerFileError, Rejected, load_answers, loads_answers
-from graders.notebook import check, dump_answers, grade
-from graders.saving import save_answers
+Three wings: graders.core (kernel-safe: load an answer file, compare, score, the specs, the student API),
+graders.classroom (grade a class with nbgrader) and graders.publishing (student notebooks, answers, the site).
+"""
+
+from graders.core.answer_files import save_answers
+from graders.core.grading import KeyResult, Spec, grade_answers
+from graders.core.instances import instance
+from graders.core.loader import AnswerFileError, Rejected, load_answers, loads_answers
+from graders.core.student import check, dump_answers, grade, tensor_like
 
 __all__ = [
     "AnswerFileError",
@@ -14,7 +19,9 @@ __all__ = [
     "dump_answers",
     "grade",
     "grade_answers",
+    "instance",
     "load_answers",
     "loads_answers",
     "save_answers",
+    "tensor_like",
 ]

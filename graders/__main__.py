@@ -8,13 +8,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from graders.class_report import report_text as class_report_text
-from graders.classgrade import grade_class
-from graders.collect import ZIP_FILE_PATTERN, folder_refusal
-from graders.course import NBGRADER_CONFIG, SubmissionsError
-from graders.gradebook import NbgraderError
-from graders.roster import Student, load_roster
-from graders.rows import (
+from graders.classroom.class_report import report_text as class_report_text
+from graders.classroom.collect import ZIP_FILE_PATTERN, folder_refusal
+from graders.classroom.course import NBGRADER_CONFIG, SubmissionsError
+from graders.classroom.grade_class import grade_class
+from graders.classroom.gradebook import NbgraderError
+from graders.classroom.report_rows import (
     fast_path_row,
     feedback_text,
     flag_walk_ins,
@@ -23,10 +22,11 @@ from graders.rows import (
     write_feedback,
     write_grades_csv,
 )
-from graders.sandbox import MEMORY_LIMIT_BYTES, SandboxUnavailable
-from graders.scoring import grade_folder
-from graders.settings import load_settings
-from graders.specs import notebooks
+from graders.classroom.roster import Student, load_roster
+from graders.classroom.sandbox import MEMORY_LIMIT_BYTES, SandboxUnavailable
+from graders.classroom.settings import load_settings
+from graders.core.scoring import grade_folder
+from graders.core.specs import notebooks
 
 DEFAULT_COURSE_ROOT = Path("build") / "grading"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from graders.course import solution_notebooks
-from graders.paths import NOTEBOOKS_DIR, answers_dir
+from graders.classroom.course import solution_notebooks
+from graders.core.paths import NOTEBOOKS_DIR, answers_dir
 
 NOTEBOOK = "00_autograd"
 # Fast enough for a test yet far above any cell of notebook 00 (milliseconds); a submission may take 4 of
@@ -66,8 +66,8 @@ def fixture_class() -> list[Pupil]:
     """Every kind of submission the class grader must handle, with the score and findings it must give."""
     solved = solution_sources()
     forge = (
-        "import shutil\nimport graders.paths\n"
-        "shutil.copyfile(graders.paths.answers_dir() / '00_autograd.json', '.answer.json')\n"
+        "import shutil\nimport graders.core.paths\n"
+        "shutil.copyfile(graders.core.paths.answers_dir() / '00_autograd.json', '.answer.json')\n"
         "dump_answers = lambda notebook, namespace: None\n"
     )
     return [
@@ -136,9 +136,9 @@ def fixture_class() -> list[Pupil]:
             0,
             (),
             {
-                "sum-grads": "import graders.grading\n\ngraders.grading.grade_value = "
+                "sum-grads": "import graders.core.grading\n\ngraders.core.grading.grade_value = "
                 "lambda key, spec, expected, answers: "
-                "graders.grading.KeyResult(key, spec.points, spec.points, 'ok')"
+                "graders.core.grading.KeyResult(key, spec.points, spec.points, 'ok')"
             },
             blank=True,
         ),

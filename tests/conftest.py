@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from graders.build import Execution, run_many
-from graders.course import solution_notebooks
-from graders.paths import answers_dir
+from graders.classroom.course import solution_notebooks
+from graders.core.paths import answers_dir
+from graders.publishing.build import Execution, run_many
 
-# The hidden instances every notebook's tests also solve (graders.instances); 0 is the public one.
+# The hidden instances every notebook's tests also solve (graders.core.instances); 0 is the public one.
 TEST_INSTANCES = (1, 2)
 
 

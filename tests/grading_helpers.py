@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from graders.grading import grade_answers, load_reference
-from graders.saving import to_plain
-from graders.specs import specs_for
+from graders.core.answer_files import to_plain
+from graders.core.grading import grade_answers, load_reference
+from graders.core.specs import specs_for
 
 
 def reference(notebook: str) -> dict[str, Any]:

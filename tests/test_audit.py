@@ -7,8 +7,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from graders.audit import NOT_ITS_OWN, dump_findings
-from graders.dump_record import DUMP_MIME, DumpFacts, dump_facts
+from graders.classroom.audit import NOT_ITS_OWN, dump_findings
+from graders.core.dump_record import DUMP_MIME, DumpFacts, dump_facts
 
 LOCKED = {"nbgrader": {"locked": True, "grade_id": "dump-answers", "solution": False, "grade": False}}
 WRITTEN = b'{"sum_grads": [1.0, 1.0]}'

@@ -21,17 +21,17 @@ from class_fixture import CELL_TIMEOUT, NOTEBOOK, fixture_class, write_roster, w
 from nbgrader.utils import determine_grade
 
 from graders.__main__ import main
-from graders.classgrade import grade_class
-from graders.course import SubmissionsError, course_notebooks
-from graders.gradebook import run_nbgrader
-from graders.grading import load_reference
-from graders.preprocessors import LimitOutputSize, ScoreOutsideKernel, graded_keys
-from graders.roster import load_roster
-from graders.rows import GRADES_COLUMNS, WALK_IN
-from graders.sandbox import KERNEL_NAME, Limits, install_kernel_spec
-from graders.saving import save_answers
-from graders.settings import load_settings
-from graders.specs import DEFAULT_CELL_TIMEOUT_SECONDS
+from graders.classroom.course import SubmissionsError, course_notebooks
+from graders.classroom.grade_class import grade_class
+from graders.classroom.gradebook import run_nbgrader
+from graders.classroom.preprocessors import LimitOutputSize, ScoreOutsideKernel, graded_keys
+from graders.classroom.report_rows import GRADES_COLUMNS, WALK_IN
+from graders.classroom.roster import load_roster
+from graders.classroom.sandbox import KERNEL_NAME, Limits, install_kernel_spec
+from graders.classroom.settings import load_settings
+from graders.core.answer_files import save_answers
+from graders.core.grading import load_reference
+from graders.core.specs import DEFAULT_CELL_TIMEOUT_SECONDS
 
 PUPILS = {pupil.id: pupil for pupil in fixture_class()}
 # A few students whose outcomes differ in kind: graded, blank, tampering, kernel death, unreadable, absent.
@@ -153,7 +153,9 @@ def test_nbgrader_export_with_the_audited_exporter_gives_grades_csv(
     """The export plugin knows no roster, so only the walk-in flag is missing from its rows."""
     out = tmp_path / "exported.csv"
     run_nbgrader(
-        ["export", "--exporter=graders.plugins.AuditedExport", f"--to={out}"], graded.course, tmp_path / "log"
+        ["export", "--exporter=graders.classroom.plugins.AuditedExport", f"--to={out}"],
+        graded.course,
+        tmp_path / "log",
     )
     without_roster = {
         student: {**row, "audit": "; ".join(f for f in row["audit"].split("; ") if f != WALK_IN)}
@@ -297,10 +299,11 @@ def test_output_is_cut_to_a_character_budget() -> None:
 
 def test_sandbox_kernel_refuses_memory_beyond_its_limit(tmp_path: Path) -> None:
     spec = json.loads((install_kernel_spec(tmp_path, memory_limit=2**30) / "kernel.json").read_text())
-    assert spec["argv"][1:5] == ["-m", "graders.sandbox", "launch", "1073741824"]
+    assert spec["argv"][1:5] == ["-m", "graders.classroom.sandbox", "launch", "1073741824"]
     assert (tmp_path / "kernels" / KERNEL_NAME / "kernel.json").is_file()
     probe = (
-        "from graders.sandbox import limit_resources\nlimit_resources(2**30)\nimport numpy\nnumpy.ones(2**28)"
+        "from graders.classroom.sandbox import limit_resources\n"
+        "limit_resources(2**30)\nimport numpy\nnumpy.ones(2**28)"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert "MemoryError" in result.stderr

@@ -1,4 +1,5 @@
-"""The class overview (graders.class_overview) on a small class of 00_autograd answer files with typical
+"""The class overview (graders.classroom.class_overview) on a small class of 00_autograd answer files with
+typical
 mistakes, graded outside any kernel: the counts, shares and students on the page and in the CSVs."""
 
 import csv
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from graders.class_overview import (
+from graders.classroom.class_overview import (
     DIAGNOSES_CSV,
     PAGE,
     SHOWN_STUDENTS,
@@ -16,12 +17,12 @@ from graders.class_overview import (
     summarise,
     write_overview,
 )
-from graders.grading import MISSING, KeyResult, load_reference
-from graders.roster import Student
-from graders.rows import Row, fast_path_row
-from graders.saving import save_answers
-from graders.scoring import Submission, grade_folder
-from graders.specs import specs_for
+from graders.classroom.report_rows import Row, fast_path_row
+from graders.classroom.roster import Student
+from graders.core.answer_files import save_answers
+from graders.core.grading import MISSING, KeyResult, load_reference
+from graders.core.scoring import Submission, grade_folder
+from graders.core.specs import specs_for
 
 NOTEBOOK = "00_autograd"
 HINTS = {key: spec.hint for key, spec in specs_for(NOTEBOOK).items()}

@@ -1,5 +1,6 @@
 """Collecting submissions: odd names shown escaped, and a student id from a zip's file name refused as an
-odd folder name is. collect() runs nbgrader's zip_collect with graders.plugins.RecordingCollector; nothing
+odd folder name is. collect() runs nbgrader's zip_collect with graders.classroom.plugins.RecordingCollector;
+nothing
 is autograded.
 """
 
@@ -7,9 +8,9 @@ import os
 import zipfile
 from pathlib import Path
 
-from graders.collect import ZIP_FILE_PATTERN, class_list, collect
-from graders.course import Course, make_course_dir, solution_notebooks
-from graders.gradebook import sqlite_url
+from graders.classroom.collect import ZIP_FILE_PATTERN, class_list, collect
+from graders.classroom.course import Course, make_course_dir, solution_notebooks
+from graders.classroom.gradebook import sqlite_url
 
 NOTEBOOK = solution_notebooks()[0].stem
 # The default pattern's student id holds no '/': this one's may (and a newline), as an instructor's could.

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from graders.course import Course, Task, scratch_course, scratch_task
+from graders.classroom.course import Course, Task, scratch_course, scratch_task
 
 TASK = Task("00_autograd", "o'brien*[x]")
 NOTEBOOK_FIRST = "c.CourseDirectory.directory_structure = '{nbgrader_step}/{assignment_id}/{student_id}'\n"

@@ -1,6 +1,7 @@
 """Grading on Dask distributed: a local cluster of two worker processes, one of them killed mid-run.
 
-The unit tests run a small function through graders.distributed.run_on_dask; the end-to-end test grades
+The unit tests run a small function through graders.classroom.distributed.run_on_dask; the end-to-end test
+grades
 a small class into a real Postgres gradebook through the cluster and compares it with a JOBS=1 run.
 """
 
@@ -22,9 +23,9 @@ from distributed import Client, LocalCluster
 from postgres import postgres_url  # noqa: F401  (a fixture)
 from test_sandbox import sandbox_or_skip
 
-from graders.classgrade import grade_class
-from graders.distributed import run_on_dask
-from graders.sandbox import Limits
+from graders.classroom.distributed import run_on_dask
+from graders.classroom.grade_class import grade_class
+from graders.classroom.sandbox import Limits
 
 # Submissions that differ in kind: full marks, none, partial, wrong, and one nbgrader cannot grade.
 CLASS = ["correct", "blank", "half_done", "typical_mistakes", "kills_kernel"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from nbgrader.apps.nbgraderapp import NbGraderApp
 
-from graders.paths import REPO_ROOT
+from graders.core.paths import REPO_ROOT
 
 GUIDES = sorted([REPO_ROOT / "README.md", REPO_ROOT / "CONTRIBUTING.md", *(REPO_ROOT / "docs").glob("*.md")])
 CODE = re.compile(r"```[^\n]*\n(.*?)```|`([^`\n]+)`", re.DOTALL)

@@ -7,7 +7,7 @@ import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from graders.paths import REPO_ROOT
+from graders.core.paths import REPO_ROOT
 
 PIN = re.compile(r"^\s*-\s+([A-Za-z0-9_.\-]+==[^\s#]+)\s*$")
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from graders.__main__ import main
-from graders.paths import answers_dir
-from graders.roster import Student
-from graders.rows import GRADES_COLUMNS, fast_path_row, score_table
-from graders.scoring import grade_folder
-from graders.specs import specs_for
+from graders.classroom.report_rows import GRADES_COLUMNS, fast_path_row, score_table
+from graders.classroom.roster import Student
+from graders.core.paths import answers_dir
+from graders.core.scoring import grade_folder
+from graders.core.specs import specs_for
 
 NOTEBOOK = "00_autograd"
 MAX_SCORE = sum(spec.points for spec in specs_for(NOTEBOOK).values())

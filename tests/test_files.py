@@ -16,8 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from graders.files import copy_regular_file, copy_untrusted_tree, json_depth, prune_deep_folders, remove_tree
-from graders.limits import FOLDER_FILE_MAX_BYTES, FOLDER_MAX_DEPTH, FOLDER_MAX_FILES
+from graders.classroom.files import (
+    copy_regular_file,
+    copy_untrusted_tree,
+    json_depth,
+    prune_deep_folders,
+    remove_tree,
+)
+from graders.classroom.submission_limits import FOLDER_FILE_MAX_BYTES, FOLDER_MAX_DEPTH, FOLDER_MAX_FILES
 
 
 @pytest.fixture
@@ -81,7 +87,8 @@ def copy_without_root_rights(source: Path, target: Path) -> list[str]:
     if shutil.which("bwrap") is None:
         pytest.skip("as root, an unreadable file needs bwrap to drop root's capabilities")
     script = (
-        "import json, sys\nfrom pathlib import Path\nfrom graders.files import copy_untrusted_tree\n"
+        "import json, sys\nfrom pathlib import Path\n"
+        "from graders.classroom.files import copy_untrusted_tree\n"
         "print(json.dumps(copy_untrusted_tree(Path(sys.argv[1]), Path(sys.argv[2]))))\n"
     )
     sandboxed = ["bwrap", "--bind", "/", "/", "--dev", "/dev", "--cap-drop", "ALL", "--"]

@@ -8,10 +8,10 @@ import nbformat
 import pytest
 from nbgrader.utils import determine_grade, is_grade, is_solution
 
-from graders.build import Execution, stale_answers, stale_student_notebooks
-from graders.course import solution_notebooks
-from graders.paths import NOTEBOOKS_DIR, answers_dir
-from graders.specs import specs_for
+from graders.classroom.course import solution_notebooks
+from graders.core.paths import NOTEBOOKS_DIR, answers_dir
+from graders.core.specs import specs_for
+from graders.publishing.build import Execution, stale_answers, stale_student_notebooks
 
 NOTEBOOKS = [path.stem for path in solution_notebooks()]
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)

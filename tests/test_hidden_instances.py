@@ -12,18 +12,18 @@ import pytest
 from class_fixture import CELL_TIMEOUT, NOTEBOOK, Pupil, student_notebook, write_submissions
 from test_sandbox import sandbox_or_skip
 
-from graders.audit import NOT_ITS_OWN
-from graders.build import Execution
-from graders.classgrade import grade_class
-from graders.hidden_instances import SECRET_FILE, hidden_instance, instance_plan
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import load_answers
-from graders.paths import answers_dir
-from graders.references import reference_path, solution_digest
-from graders.sandbox import Limits
-from graders.saving import find_answer_file
-from graders.scoring import grade_answer_file
-from graders.specs import instance_free_keys
+from graders.classroom.audit import NOT_ITS_OWN
+from graders.classroom.grade_class import grade_class
+from graders.classroom.hidden_instances import SECRET_FILE, hidden_instance, instance_plan
+from graders.classroom.references import reference_path, solution_digest
+from graders.classroom.sandbox import Limits
+from graders.core.answer_files import find_answer_file
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import load_answers
+from graders.core.paths import answers_dir
+from graders.core.scoring import grade_answer_file
+from graders.core.specs import instance_free_keys
+from graders.publishing.build import Execution
 
 STUDENTS = [f"student{number:03d}" for number in range(400)]
 
@@ -126,7 +126,8 @@ def _secret_apart() -> str:
 def _sets_values(answer_file: str) -> str:
     """A task cell that hard-codes every answer of an answer file's text."""
     return (
-        f"from graders.loader import loads_answers\n\nglobals().update(loads_answers(r'''{answer_file}'''))\n"
+        "from graders.core.loader import loads_answers\n\n"
+        f"globals().update(loads_answers(r'''{answer_file}'''))\n"
     )
 
 

@@ -1,5 +1,6 @@
 """Nothing a student hands in is active content in any view (issue 16): outputs and markdown made inert by
-graders.inert_outputs.InertOutputs, student ids that are plain words, grades.csv fields no spreadsheet
+graders.classroom.inert_outputs.InertOutputs, student ids that are plain words, grades.csv fields no
+spreadsheet
 evaluates. End to end, a class with a student whose notebook displays script payloads is graded; no page
 the course serves carries one, and nbgrader's formgrader shows that submission in headless Chromium
 without running any of it.
@@ -29,13 +30,13 @@ from test_jupyterlab import stop, wait_for_server
 from test_sandbox import sandbox_or_skip
 
 from graders.__main__ import main
-from graders.classgrade import grade_class
-from graders.course import solution_notebooks
-from graders.gradebook import run_nbgrader
-from graders.inert_outputs import InertOutputs
-from graders.roster import Student
-from graders.rows import neutral
-from graders.sandbox import Limits
+from graders.classroom.course import solution_notebooks
+from graders.classroom.grade_class import grade_class
+from graders.classroom.gradebook import run_nbgrader
+from graders.classroom.inert_outputs import InertOutputs
+from graders.classroom.report_rows import neutral
+from graders.classroom.roster import Student
+from graders.classroom.sandbox import Limits
 
 # Every payload names this word, so whatever of it is left can be found, in a file or in a page.
 PWNED = "pwned"
@@ -391,7 +392,7 @@ def test_the_class_is_graded_and_formula_fields_are_quoted(hostile_class: Hostil
 def test_nbgraders_export_plugin_quotes_them_too(hostile_class: HostileClass, tmp_path: Path) -> None:
     out = tmp_path / "exported.csv"
     run_nbgrader(
-        ["export", "--exporter=graders.plugins.AuditedExport", f"--to={out}"],
+        ["export", "--exporter=graders.classroom.plugins.AuditedExport", f"--to={out}"],
         hostile_class.course,
         tmp_path / "log",
     )

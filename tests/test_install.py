@@ -20,8 +20,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from graders.paths import NOTEBOOKS_DIR, REPO_ROOT
-from graders.site import CoursePackage, Lesson, installing_from, render_index
+from graders.core.paths import NOTEBOOKS_DIR, REPO_ROOT
+from graders.publishing.site import CoursePackage, Lesson, installing_from, render_index
 from tests.test_jupyterlab import filled_in
 
 NOTEBOOK = "00_autograd"

@@ -1,4 +1,5 @@
-"""Problem instances (graders.instances): every solution solves every instance, and the grade depends on it.
+"""Problem instances (graders.core.instances): every solution solves every instance, and the grade depends on
+it.
 
 At least 80 % of each notebook's points must come from keys whose answers change with the instance, so
 a copy of the public answers (or a classmate's) cannot earn them on a hidden instance.
@@ -8,10 +9,10 @@ import pytest
 from conftest import TEST_INSTANCES, chosen_solutions
 from grading_helpers import scores
 
-from graders.grading import load_reference
-from graders.instances import INSTANCE_VARIABLE, PUBLIC_INSTANCE, instance, instance_generator
-from graders.loader import loads_answers
-from graders.specs import instance_free_keys, specs_for
+from graders.core.grading import load_reference
+from graders.core.instances import INSTANCE_VARIABLE, PUBLIC_INSTANCE, instance, instance_generator
+from graders.core.loader import loads_answers
+from graders.core.specs import instance_free_keys, specs_for
 
 NOTEBOOKS = [path.stem for path in chosen_solutions()]
 # The share of a notebook's points that must depend on the instance.

@@ -13,8 +13,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from graders.paths import REPO_ROOT, SOLUTIONS_DIR, answers_dir
-from graders.specs import specs_for
+from graders.core.paths import REPO_ROOT, SOLUTIONS_DIR, answers_dir
+from graders.core.specs import specs_for
 
 NOTEBOOK = "00_autograd"
 COURSE_ID = "gd-pytorch"

@@ -26,17 +26,17 @@ import nbformat
 import psutil
 import pytest
 
-from graders.course import solution_notebooks
-from graders.loader import load_answers
-from graders.paths import NOTEBOOKS_DIR
-from graders.specs import specs_for
+from graders.classroom.course import solution_notebooks
+from graders.core.loader import load_answers
+from graders.core.paths import NOTEBOOKS_DIR
+from graders.core.specs import specs_for
 
 # Run in this order, in one folder: the second must leave the first one's answer file alone.
 RUN = ["00_autograd", "01_gradient_steps"]
 START_TIMEOUT = 60  # seconds; the server and the page each take a few on a loaded 2-core machine
 RUN_TIMEOUT = 90  # seconds for Run All Cells of one notebook, torch import included
 STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
-# A traceback, and the one red line graders.notebook shows instead of one for a stub or a skipped task.
+# A traceback, and the one red line graders.core.student shows instead of one for a stub or a skipped task.
 ERROR_SIGNS = ["Traceback", "Error:", "fill in # YOUR CODE HERE", "run the task cell that defines it first"]
 LOADING_WIDGET = "Loading widget..."
 WIDGET_ERRORS = ["Error displaying widget", "model not found"]

@@ -2,7 +2,8 @@
 its own, so a fork bomb, several processes together and /dev/shm stop at their limits, the limit hit is
 reported for the row, and an honest notebook still runs.
 
-Each test starts the grading kernel spec (`python -m graders.sandbox launch`) as nbgrader does, talks to
+Each test starts the grading kernel spec (`python -m graders.classroom.sandbox launch`) as nbgrader does,
+talks to
 the kernel with jupyter_client, shuts it down, and reads what the launcher reported.
 """
 
@@ -18,8 +19,8 @@ import pytest
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from graders import cgroups
-from graders.sandbox import (
+from graders.classroom import cgroups
+from graders.classroom.sandbox import (
     BOUNDS_VARIABLE,
     KERNEL_NAME,
     KERNEL_UID,
@@ -99,7 +100,7 @@ def start_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
         jupyter, workdir = tmp_path / f"jupyter-{len(started)}", tmp_path / f"work-{len(started)}"
         workdir.mkdir()
         install_kernel_spec(jupyter, memory)
-        # A short folder of its own for the kernel's sockets, as graders.autograde makes one.
+        # A short folder of its own for the kernel's sockets, as graders.classroom.autograde makes one.
         runtime = Path(tempfile.mkdtemp(prefix="graders-kernel-"))
         runtimes.append(runtime)
         monkeypatch.setenv("JUPYTER_PATH", str(jupyter))

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from grading_helpers import assert_reveals_no_reference
 
-from graders import kinds
-from graders.grading import Spec, grade_answers, grade_value
-from graders.loader import Rejected
-from graders.tolerances import CLOSE, DIRECTION, EXACT, NEAR_ZERO, ROUNDING_RESIDUAL
+from graders.core import kinds
+from graders.core.grading import Spec, grade_answers, grade_value
+from graders.core.loader import Rejected
+from graders.core.tolerances import CLOSE, DIRECTION, EXACT, NEAR_ZERO, ROUNDING_RESIDUAL
 
 REFERENCE = np.array([[20.0, 40.0, 60.0, 80.0], [100.0, 120.0, 140.0, 160.0]])
 

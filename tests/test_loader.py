@@ -12,10 +12,10 @@ import json_tricks
 import numpy as np
 import pytest
 
-from graders import limits
-from graders.loader import TORCH_TENSOR_MESSAGE, AnswerFileError, Rejected, load_answers, loads_answers
-from graders.paths import REPO_ROOT
-from graders.saving import save_answers
+from graders.core import answer_limits
+from graders.core.answer_files import save_answers
+from graders.core.loader import TORCH_TENSOR_MESSAGE, AnswerFileError, Rejected, load_answers, loads_answers
+from graders.core.paths import REPO_ROOT
 
 
 def deleting_gadget(victim: Path) -> dict:
@@ -123,7 +123,7 @@ def test_loading_imports_nothing_the_file_names() -> None:
     """In a fresh interpreter: other tests (matplotlib) may have imported colorsys in this one."""
     probe = (
         "import json, sys\n"
-        "from graders.loader import loads_answers\n"
+        "from graders.core.loader import loads_answers\n"
         "assert 'colorsys' not in sys.modules\n"
         "instance = {'__instance_type__': ['colorsys', 'ONE_THIRD'], 'attributes': {}}\n"
         "enum = {'__enum__': {'__enum_instance_type__': ['colorsys', 'x'], 'name': 'y'}}\n"
@@ -137,14 +137,14 @@ def test_loading_imports_nothing_the_file_names() -> None:
 
 def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
     path = tmp_path / ".answer.json"
-    path.write_bytes(b'{"a": "' + b"x" * limits.MAX_FILE_BYTES + b'"}')
+    path.write_bytes(b'{"a": "' + b"x" * answer_limits.MAX_FILE_BYTES + b'"}')
     with pytest.raises(AnswerFileError, match="larger than"):
         load_answers(path)
 
 
 def test_many_small_arrays_cannot_add_up_past_the_budget() -> None:
-    count = limits.MAX_TOTAL_ELEMENTS // limits.MAX_ARRAY_ELEMENTS + 1
-    declared = {"__ndarray__": "b64:", "dtype": "uint8", "shape": [limits.MAX_ARRAY_ELEMENTS]}
+    count = answer_limits.MAX_TOTAL_ELEMENTS // answer_limits.MAX_ARRAY_ELEMENTS + 1
+    declared = {"__ndarray__": "b64:", "dtype": "uint8", "shape": [answer_limits.MAX_ARRAY_ELEMENTS]}
     answers = loads_answers(json.dumps({f"k{i}": declared for i in range(count)}))
     assert any(isinstance(v, Rejected) and "more than" in v.reason for v in answers.values())
 

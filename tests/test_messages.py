@@ -13,12 +13,12 @@ import pytest
 from conftest import TEST_INSTANCES, chosen_solutions
 from grading_helpers import assert_reveals_no_reference, leaked_reference, reference_numbers
 
-from graders import kinds
-from graders.grading import Spec, grade_answers, load_reference
-from graders.loader import loads_answers
-from graders.notebook import check, grade
-from graders.saving import answer_file, save_answers, to_plain
-from graders.specs import notebooks, specs_for
+from graders.core import kinds
+from graders.core.answer_files import answer_file, save_answers, to_plain
+from graders.core.grading import Spec, grade_answers, load_reference
+from graders.core.loader import loads_answers
+from graders.core.specs import notebooks, specs_for
+from graders.core.student import check, grade
 
 # ---- the helper --------------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Notebook 00: legitimate ways to write each answer pass, typical mistakes get the message naming them,
 on the public problem and on a hidden instance alike; every instance keeps the lesson.
 
-Answers are recomputed with autograd from an instance's problem (graders.problems.nb00_autograd), with
+Answers are recomputed with autograd from an instance's problem (graders.core.problems.nb00_autograd), with
 one thing changed, and graded against that instance's reference.
 """
 
@@ -15,11 +15,11 @@ import torch
 from conftest import TEST_INSTANCES
 from grading_helpers import assert_reveals_no_reference, messages, reference, scores, variant
 
-from graders.grading import load_reference
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.notebook import _explain, check, dump_answers, grade, tensor_like
-from graders.problems.nb00_autograd import WAYS, Problem, problem, tracked
+from graders.core.grading import load_reference
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.problems.nb00_autograd import WAYS, Problem, problem, tracked
+from graders.core.student import _explain, check, dump_answers, grade, tensor_like
 
 NOTEBOOK = "00_autograd"
 HIDDEN_INSTANCE = TEST_INSTANCES[0]
@@ -251,7 +251,7 @@ def test_no_task_of_a_hidden_instance_has_the_public_answer(number):
     assert tracked(given.ways) != tracked(public.ways)
 
 
-# --- the student's loop: graders.notebook in one folder --------------------------------------------
+# --- the student's loop: graders.core.student in one folder --------------------------------------------
 
 
 def test_two_notebooks_in_one_folder_keep_their_answers(tmp_path, monkeypatch, capsys):

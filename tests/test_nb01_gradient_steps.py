@@ -2,7 +2,7 @@
 the public problem and on a hidden instance alike; every instance keeps the lesson.
 
 Mistaken answers are recomputed in float64 numpy from an instance's problem
-(graders.problems.nb01_gradient_steps) with one thing changed, and graded against that instance's
+(graders.core.problems.nb01_gradient_steps) with one thing changed, and graded against that instance's
 reference, so each test shows that the grader tells that mistake apart from the reference.
 """
 
@@ -16,10 +16,10 @@ import torch
 from conftest import TEST_INSTANCES
 from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, scores
 
-from graders.grading import load_reference
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.problems.nb01_gradient_steps import Problem, problem
+from graders.core.grading import load_reference
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.problems.nb01_gradient_steps import Problem, problem
 
 NOTEBOOK = "01_gradient_steps"
 LEARNING_RATE = 0.001

@@ -2,7 +2,7 @@
 the public problem and on a hidden instance alike; every instance keeps the lesson.
 
 Mistaken answers are recomputed with torch.optim from an instance's problem
-(graders.problems.nb02_torch_optim) with one thing changed, and graded against that instance's reference,
+(graders.core.problems.nb02_torch_optim) with one thing changed, and graded against that instance's reference,
 so each test shows that the grader tells that mistake apart from the reference.
 """
 
@@ -18,12 +18,12 @@ import torch
 from conftest import TEST_INSTANCES
 from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, scores
 
-from graders.grading import load_reference
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.paths import REPO_ROOT
-from graders.problems.nb02_torch_optim import SMALLEST_NORM_RESULT, Problem, problem
-from graders.tolerances import CLOSE
+from graders.core.grading import load_reference
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.paths import REPO_ROOT
+from graders.core.problems.nb02_torch_optim import SMALLEST_NORM_RESULT, Problem, problem
+from graders.core.tolerances import CLOSE
 
 NOTEBOOK = "02_torch_optim"
 SGD_STEPS = 500

@@ -2,7 +2,7 @@
 on the public problem and on a hidden instance alike; every instance keeps the lesson.
 
 Variants are recomputed here with torch, from an instance's matrix and starting point
-(graders.problems.nb03_rank1_approximation), so each mistaken answer is what a student making that
+(graders.core.problems.nb03_rank1_approximation), so each mistaken answer is what a student making that
 mistake would actually store, and it is graded against that instance's reference.
 """
 
@@ -16,12 +16,12 @@ import pytest
 import torch
 from conftest import TEST_INSTANCES
 
-from graders import kinds
-from graders.grading import load_reference
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.problems.nb03_rank1_approximation import SINGULAR_VALUE_RATIO, problem
-from graders.tolerances import CLOSE, NEAR_ZERO
+from graders.core import kinds
+from graders.core.grading import load_reference
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.problems.nb03_rank1_approximation import SINGULAR_VALUE_RATIO, problem
+from graders.core.tolerances import CLOSE, NEAR_ZERO
 from tests.grading_helpers import assert_reveals_no_reference, messages, scores
 
 NOTEBOOK = "03_rank1_approximation"

@@ -16,11 +16,11 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from graders.build import execute
-from graders.loader import loads_answers
-from graders.paths import SOLUTIONS_DIR, answers_dir
-from graders.problems.nb04_linear_mapping import problem
-from graders.tolerances import SGD_EXCESS_LOSS
+from graders.core.loader import loads_answers
+from graders.core.paths import SOLUTIONS_DIR, answers_dir
+from graders.core.problems.nb04_linear_mapping import problem
+from graders.core.tolerances import SGD_EXCESS_LOSS
+from graders.publishing.build import execute
 from tests.grading_helpers import assert_reveals_no_reference, messages, reference, scores
 
 NOTEBOOK = "04_linear_mapping"

@@ -13,8 +13,8 @@ import pytest
 import torch
 from grading_helpers import assert_reveals_no_reference, messages, reference, scores
 
-from graders.loader import loads_answers
-from graders.problems.nb05_matrix_inverse import KAPPA_ILL_RANGE, KAPPA_WELL_RANGE, problem
+from graders.core.loader import loads_answers
+from graders.core.problems.nb05_matrix_inverse import KAPPA_ILL_RANGE, KAPPA_WELL_RANGE, problem
 
 NOTEBOOK = "05_matrix_inverse"
 LR, STEPS, HISTORY_STEPS, TOLERANCE = 0.5, 200, 1500, 1e-3

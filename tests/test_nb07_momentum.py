@@ -16,10 +16,10 @@ import pytest
 import torch
 from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, reference, scores
 
-from graders.build import Execution, execute
-from graders.loader import loads_answers
-from graders.paths import SOLUTIONS_DIR, answers_dir
-from graders.problems.nb07_momentum import KAPPA_SHIFT, START_MAGNITUDES, Problem, problem
+from graders.core.loader import loads_answers
+from graders.core.paths import SOLUTIONS_DIR, answers_dir
+from graders.core.problems.nb07_momentum import KAPPA_SHIFT, START_MAGNITUDES, Problem, problem
+from graders.publishing.build import Execution, execute
 
 NOTEBOOK = "07_momentum"
 LEARNING_RATE, MOMENTUM, DAMPENING, STEPS = 0.001, 0.9, 0.5, 200

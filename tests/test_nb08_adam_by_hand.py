@@ -12,9 +12,9 @@ import pytest
 import torch
 from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, reference, scores
 
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.problems.nb08_adam_by_hand import GRADIENT_DECADES, adam_problem
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.problems.nb08_adam_by_hand import GRADIENT_DECADES, adam_problem
 
 NOTEBOOK = "08_adam_by_hand"
 LEARNING_RATE, STEPS = 0.5, 100

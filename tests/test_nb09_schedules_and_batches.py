@@ -12,9 +12,9 @@ import pytest
 import torch
 from grading_helpers import assert_reveals_no_reference, messages, reference, scores
 
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.problems.nb09_schedules_and_batches import SMALLEST_CURVATURE, data_seed, smallest_curvature
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.problems.nb09_schedules_and_batches import SMALLEST_CURVATURE, data_seed, smallest_curvature
 
 NOTEBOOK = "09_schedules_and_batches"
 EPOCHS, BATCH_SIZES = 30, (5, 20, 50)

@@ -11,9 +11,9 @@ import pytest
 import torch
 from grading_helpers import assert_reveals_no_reference, messages, reference, scores
 
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.problems.nb10_gradient_checking import (
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.problems.nb10_gradient_checking import (
     FORWARD_MARGIN,
     forward_error_ratio,
     gradient_check_problem,

@@ -13,9 +13,9 @@ import torch
 from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, reference, scores
 from torch import nn
 
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.problems.nb11_real_models import real_models_problem
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.problems.nb11_real_models import real_models_problem
 
 NOTEBOOK = "11_real_models"
 WEIGHT_DECAYS = (0.0, 0.1, 1.0)

@@ -11,9 +11,9 @@ import pytest
 import torch
 from grading_helpers import assert_reveals_no_reference, messages, reference, scores
 
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.problems.nb12_conditioning import conditioning_problem
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.problems.nb12_conditioning import conditioning_problem
 
 NOTEBOOK = "12_conditioning"
 LESSON_INSTANCES = range(8)

@@ -13,9 +13,9 @@ import pytest
 import torch
 from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, reference, scores
 
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.problems.nb13_adagrad_rmsprop import HIDDEN_ALPHAS, KAPPA_RANGE, problem
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.problems.nb13_adagrad_rmsprop import HIDDEN_ALPHAS, KAPPA_RANGE, problem
 
 NOTEBOOK = "13_adagrad_rmsprop"
 STEPS, ADAGRAD_LR, RMSPROP_LR, LR_DECAY = 25, 1.0, 0.1, 0.1

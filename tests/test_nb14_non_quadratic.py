@@ -13,8 +13,8 @@ import pytest
 import torch
 from grading_helpers import assert_reveals_no_reference, messages, reference, scores
 
-from graders.loader import loads_answers
-from graders.problems.nb14_non_quadratic import (
+from graders.core.loader import loads_answers
+from graders.core.problems.nb14_non_quadratic import (
     ARMIJO_C,
     ARMIJO_STEPS,
     TIE_MARGIN,

@@ -12,9 +12,9 @@ import pytest
 import torch
 from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, reference, scores
 
-from graders.instances import PUBLIC_INSTANCE
-from graders.loader import loads_answers
-from graders.problems.nb16_newton_and_saddles import CURVATURE_RANGE, KAPPA_RANGE, problem
+from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
+from graders.core.problems.nb16_newton_and_saddles import CURVATURE_RANGE, KAPPA_RANGE, problem
 
 NOTEBOOK = "16_newton_and_saddles"
 GD_STEPS, SADDLE_LR, STUCK_STEPS, KICKED_STEPS, NEWTON_STEPS = 60, 0.1, 10, 300, 3

@@ -1,6 +1,7 @@
 """The nbgrader a grader starts dies with it, and each attempt at a submission has its own scratch course.
 
-The process tests run graders.gradebook.run_nbgrader itself on a stand-in nbgrader: `python -m nbgrader`
+The process tests run graders.classroom.gradebook.run_nbgrader itself on a stand-in nbgrader: `python -m
+nbgrader`
 finds the package in its working directory (the course) first, and the stand-in only sleeps.
 """
 
@@ -15,13 +16,13 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
-import graders.autograde
-import graders.tether
-from graders.autograde import Outcome, autograde, record
-from graders.course import Course, Task
-from graders.gradebook import NbgraderError, nbgrader_env, run_nbgrader, sqlite_url
-from graders.paths import REPO_ROOT
-from graders.sandbox import Limits
+import graders.classroom.autograde
+import graders.classroom.tether
+from graders.classroom.autograde import Outcome, autograde, record
+from graders.classroom.course import Course, Task
+from graders.classroom.gradebook import NbgraderError, nbgrader_env, run_nbgrader, sqlite_url
+from graders.classroom.sandbox import Limits
+from graders.core.paths import REPO_ROOT
 
 STAND_IN = """\
 import os, time
@@ -36,7 +37,7 @@ GRADER = """\
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from graders.gradebook import run_nbgrader
+from graders.classroom.gradebook import run_nbgrader
 course = Path(sys.argv[1])
 with ThreadPoolExecutor(max_workers=1) as pool:
     pool.submit(run_nbgrader, ["autograde"], course, course / "nbgrader.log").result()
@@ -104,7 +105,7 @@ def test_the_tether_runs_nothing_for_a_parent_already_gone(tmp_path: Path) -> No
     command = [
         sys.executable,
         "-I",
-        graders.tether.__file__,
+        graders.classroom.tether.__file__,
         "1",
         sys.executable,
         "-c",
@@ -129,7 +130,7 @@ def test_each_attempt_at_a_task_gets_a_fresh_scratch_course(
         (scratch / "half-written").write_text("", encoding="utf-8")
         raise NbgraderError("killed")
 
-    monkeypatch.setattr(graders.autograde, "run_nbgrader", killed_midway)
+    monkeypatch.setattr(graders.classroom.autograde, "run_nbgrader", killed_midway)
     first = autograde(course, Outcome(task, "digest"), Limits(sandboxed=False))
     second = autograde(course, Outcome(task, "digest"), Limits(sandboxed=False))
     laid_out = {"source", "submitted", "gradebook.db", "nbgrader_config.py"}

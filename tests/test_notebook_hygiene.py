@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
+from graders.core.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
 
 COMMITTED = sorted([*SOLUTIONS_DIR.glob("*.ipynb"), *NOTEBOOKS_DIR.glob("*.ipynb")])
 

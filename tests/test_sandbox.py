@@ -25,9 +25,8 @@ from class_fixture import CELL_TIMEOUT, NOTEBOOK, Pupil, solution_sources, write
 from test_class_grading import assert_same_rows, fast_path_rows, read_rows
 
 from graders.__main__ import main
-from graders.classgrade import grade_class
-from graders.paths import REPO_ROOT, answers_dir
-from graders.sandbox import (
+from graders.classroom.grade_class import grade_class
+from graders.classroom.sandbox import (
     KERNEL_UID,
     WORKDIR,
     Limits,
@@ -36,7 +35,8 @@ from graders.sandbox import (
     require_sandbox,
     sandbox_command,
 )
-from graders.saving import answer_file
+from graders.core.answer_files import answer_file
+from graders.core.paths import REPO_ROOT, answers_dir
 
 SOLVED = solution_sources()
 # What the repository holds that grading reads: if a kernel could change it, later students would be
@@ -136,7 +136,7 @@ def hostile_class(course: Path, submissions: Path, port: int) -> list[Pupil]:
             7,
             cells=honest(
                 "import pathlib, shutil, subprocess\n"
-                f"for target in {list(map(str, [*targets, repo / 'graders' / 'specs', course]))!r}:\n"
+                f"for target in {list(map(str, [*targets, repo / 'graders/core/specs', course]))!r}:\n"
                 "    path = pathlib.Path(target)\n"
                 "    for victim in [*path.rglob('*'), path] if path.is_dir() else [path]:\n"
                 "        try:\n"

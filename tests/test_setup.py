@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.paths import REPO_ROOT
+from graders.core.paths import REPO_ROOT
 
 SETUP_FILES = ("Makefile", "pyproject.toml", "constraints.txt")
 

@@ -15,11 +15,11 @@ import nbformat
 import pytest
 from nbgrader.utils import is_solution
 
-from graders.build import Execution
-from graders.course import solution_notebooks
-from graders.learning_path import CONDITIONING_THREAD, PATH
-from graders.paths import NOTEBOOKS_DIR, REPO_ROOT
-from graders.site import Lesson, build_site, describe, load_executed, render_index
+from graders.classroom.course import solution_notebooks
+from graders.core.paths import NOTEBOOKS_DIR, REPO_ROOT
+from graders.publishing.build import Execution
+from graders.publishing.learning_path import CONDITIONING_THREAD, PATH
+from graders.publishing.site import Lesson, build_site, describe, load_executed, render_index
 
 SCREENSHOTS_DIR = REPO_ROOT / "build" / "site-screenshots"
 NOTEBOOKS = [path.stem for path in solution_notebooks()]
@@ -97,7 +97,7 @@ def test_index_lists_the_notebooks_in_course_order(site: Path) -> None:
 
 def test_the_recommended_path_takes_every_notebook_after_what_it_needs() -> None:
     order = [step.name for step in PATH]
-    assert set(NOTEBOOKS) <= set(order), "a notebook missing from graders/learning_path.py"
+    assert set(NOTEBOOKS) <= set(order), "a notebook missing from graders/publishing/learning_path.py"
     for place, step in enumerate(PATH):
         assert set(step.needs) <= set(order[:place]), f"{step.name} comes before what it needs"
     assert [name for name in order if name in CONDITIONING_THREAD] == list(CONDITIONING_THREAD)

@@ -2,7 +2,7 @@
 
 Each student notebook runs top to bottom in a fresh kernel, every cell even after errors, in a scratch copy
 of notebooks/. Every error a cell shows must be a stub's NotImplementedError or a skipped task's NameError,
-shown as the single line of graders.notebook's handler; an IndexError, TypeError or the like from inside a
+shown as the single line of graders.core.student's handler; an IndexError, TypeError or the like from inside a
 helper or a plot means a later cell does not yet say what is missing.
 """
 
@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from graders.build import Execution, run_many
-from graders.notebook import _explain
-from graders.paths import NOTEBOOKS_DIR, answers_dir
+from graders.core.paths import NOTEBOOKS_DIR, answers_dir
+from graders.core.student import _explain
+from graders.publishing.build import Execution, run_many
 
 RELEASED = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 EXPLAINED = {"NameError", "NotImplementedError"}
@@ -34,7 +34,7 @@ class RecordingShell:
 
 
 def handler_line(error: BaseException) -> str:
-    """What graders.notebook's handler shows for error: its one advice line, without colour."""
+    """What graders.core.student's handler shows for error: its one advice line, without colour."""
     shell = RecordingShell()
     _explain(shell, type(error), error, error.__traceback__)
     [line] = shell.shown

@@ -10,11 +10,11 @@ import nbformat
 import pytest
 from class_fixture import NOTEBOOK, solution_sources, student_notebook
 
-from graders.build import execute
-from graders.loader import load_answers
-from graders.notebook import STALE, check, dump_answers
-from graders.paths import answers_dir
-from graders.specs import specs_for
+from graders.core.loader import load_answers
+from graders.core.paths import answers_dir
+from graders.core.specs import specs_for
+from graders.core.student import STALE, check, dump_answers
+from graders.publishing.build import execute
 
 
 def _outputs(cell: nbformat.NotebookNode) -> str:

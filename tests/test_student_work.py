@@ -5,8 +5,8 @@ from pathlib import Path
 
 import nbformat
 
-from graders.build import generate_student, student_work
-from graders.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
+from graders.core.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
+from graders.publishing.build import generate_student, student_work
 
 NOTEBOOK = "00_autograd"
 

@@ -21,10 +21,10 @@ import pytest
 from class_fixture import CELL_TIMEOUT, NOTEBOOK, Pupil, solution_sources, write_submissions
 from test_sandbox import sandbox_or_skip
 
-from graders.files import remove_tree
-from graders.limits import FOLDER_MAX_DEPTH, FOLDER_MAX_FILES, NOTEBOOK_MAX_DEPTH
-from graders.paths import REPO_ROOT
-from graders.preprocessors import LimitOutputSize
+from graders.classroom.files import remove_tree
+from graders.classroom.preprocessors import LimitOutputSize
+from graders.classroom.submission_limits import FOLDER_MAX_DEPTH, FOLDER_MAX_FILES, NOTEBOOK_MAX_DEPTH
+from graders.core.paths import REPO_ROOT
 
 SOLVED = solution_sources()
 DEEP = 1_100
@@ -206,8 +206,8 @@ def test_the_files_a_kernel_leaves_are_capped_and_flagged(hostile: Graded) -> No
 # first submission it records, after the graded folder was copied into the course.
 KILL_WHILE_RECORDING = (
     "import os, signal\n"
-    "import graders.autograde\n"
-    "graders.autograde.record_autograded = lambda *args: os.kill(os.getpid(), signal.SIGKILL)\n"
+    "import graders.classroom.autograde\n"
+    "graders.classroom.autograde.record_autograded = lambda *args: os.kill(os.getpid(), signal.SIGKILL)\n"
 )
 
 
