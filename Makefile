@@ -10,7 +10,7 @@ JOBS ?= 2
 # For a GPU: TORCH_INDEX=https://download.pytorch.org/whl/cu128 make setup (the pin stays 2.13.0).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup sandbox-tool demo test lint student answers executed check-generated clean site regenerate browser postgres grade bench
+.PHONY: setup sandbox-tool demo test lint student answers executed check-generated clean site wheel regenerate browser postgres grade bench
 
 setup: $(STAMP)
 
@@ -92,9 +92,16 @@ answers: setup
 executed: setup
 	$(BIN)/python -m graders.publishing.build executed --jobs $(JOBS)
 
-## The course site in build/site/: every solution run with its outputs, an index, student downloads.
-site: executed
-	$(BIN)/python -m graders.publishing.site
+## The course package as a wheel in build/wheel/: what a notebook run on its own installs from the site.
+wheel: setup
+	rm -rf build/setuptools build/wheel
+	$(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w build/wheel .
+
+## The course site in build/site/: every solution run with its outputs, an index, student downloads, the
+## wheel. Its public address goes into the downloadable notebooks: make site SITE_URL=https://…/
+SITE_URL ?=
+site: executed wheel
+	$(BIN)/python -m graders.publishing.site $(if $(SITE_URL),--site-url "$(SITE_URL)")
 
 ## After changing solutions/: student notebooks and reference answers, then the site checked against them.
 regenerate: student answers
