@@ -19,7 +19,7 @@ setup: $(STAMP)
 INSTRUCTOR_PLUGINS := @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment \
 	@jupyter/nbgrader:course-list @jupyter/nbgrader:assignment-list @jupyter/nbgrader:menu
 
-# The pins (torch 2.13.0's wheels among them) are tested on this Python only (pyproject's requires-python):
+# The pins (torch 2.13.0's wheels among them) are tested on this Python only (the package alone needs 3.11+):
 # another one is refused before anything is installed, and a .venv made by another Python is rebuilt.
 SUPPORTED_PYTHON := 3.11
 PYTHON_VERSION := import sys; print("%d.%d" % sys.version_info[:2])
