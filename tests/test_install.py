@@ -25,9 +25,10 @@ from graders.publishing.site import CoursePackage, Lesson, installing_from, rend
 from tests.test_jupyterlab import filled_in
 
 NOTEBOOK = "00_autograd"
-# The learner's own torch: the CPU build, as `pip install torch==2.13.0` takes it from this machine's disk,
+# The learner's own torch: the CPU build (this machine's disk has it; elsewhere PyTorch's CPU index),
 # installed once into a cache folder that the fresh venvs see through a .pth file (it takes minutes).
-TORCH = "torch==2.13.0"
+TORCH = "torch==2.13.0+cpu"
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CACHE_DIR = REPO_ROOT / "build" / "install-test" / TORCH.replace("==", "-")
 KERNEL = "course-install-test"
 ADVICE = "this task is not done yet: fill in # YOUR CODE HERE, delete raise NotImplementedError(), run it"
@@ -55,7 +56,16 @@ def learner_packages() -> Path:
     done = CACHE_DIR / ".complete"
     if not done.exists():
         shutil.rmtree(CACHE_DIR, ignore_errors=True)
-        pip(Path(sys.executable), "install", "--target", str(CACHE_DIR), TORCH, "ipykernel")
+        pip(
+            Path(sys.executable),
+            "install",
+            "--extra-index-url",
+            CPU_INDEX,
+            "--target",
+            str(CACHE_DIR),
+            TORCH,
+            "ipykernel",
+        )
         done.touch()
     return CACHE_DIR
 
