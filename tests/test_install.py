@@ -6,6 +6,8 @@ instructor plugins."""
 
 import functools
 import http.server
+import importlib.metadata
+import importlib.util
 import json
 import re
 import shutil
@@ -21,6 +23,7 @@ import pytest
 from nbclient import NotebookClient
 
 from graders.core.paths import NOTEBOOKS_DIR, REPO_ROOT
+from graders.core.setup_check import CPU_TORCH, check_setup
 from graders.publishing.site import CoursePackage, Lesson, installing_from, render_index
 from tests.test_jupyterlab import filled_in
 
@@ -199,6 +202,36 @@ def test_a_stub_gets_the_one_line_advice(learner: Learner, tmp_path: Path, monke
     (error,) = [output for output in first_task.outputs if output.output_type == "error"]
     assert [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in error.traceback] == [ADVICE]
     assert not [output for output in ran.cells[1].outputs if output.output_type == "error"]
+
+
+def test_a_missing_torch_stops_the_setup_cell_with_the_cpu_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "torch" else find_spec(name)
+    )
+    with pytest.raises(SystemExit, match=re.escape(CPU_TORCH)):
+        check_setup()
+
+
+@pytest.mark.parametrize(
+    ("version", "warned"),
+    [
+        ("2.13.0+cpu", False),
+        ("2.4.1", False),
+        ("2.14.1", False),
+        ("2.3.1", True),
+        ("2.15.0", True),
+        ("3.0", True),
+    ],
+)
+def test_a_torch_outside_the_range_gets_a_warning_and_no_refusal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, version: str, warned: bool
+) -> None:
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: version)
+    check_setup()
+    assert ("warning: torch " + version in capsys.readouterr().out) == warned
 
 
 def test_the_index_links_the_wheel_and_gives_colab_its_first_cell() -> None:
