@@ -1,5 +1,5 @@
-"""The shared bowls and drawing helpers (graders.bowls, graders.figures): each draws what it promises, with
-title, labels and legend, on an Agg figure, and refuses bad input with a message naming the problem."""
+"""The shared bowls and drawing helpers (graders.core.bowls, graders.core.figures): each draws what it
+promises, with title, labels and legend, on an Agg figure, and refuses bad input with a clear message."""
 
 from collections.abc import Iterator
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from graders.bowls import PUBLIC_GAMMA, round_bowl, stretched_bowl
-from graders.figures import draw_contours, draw_loss_curves, draw_trajectory
+from graders.core.bowls import PUBLIC_GAMMA, round_bowl, stretched_bowl
+from graders.core.figures import draw_contours, draw_loss_curves, draw_trajectory
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
