@@ -105,7 +105,7 @@ def noise_ball(curve, last=10) -> float:
 
 def epochs_below(curve) -> int:
     # A mistaken run may never get there: count it as the whole run.
-    return next((epoch for epoch, excess in enumerate(curve, start=1) if excess < 1e-2), EPOCHS)
+    return next((epoch for epoch, excess in enumerate(curve, start=1) if excess < 1e-1), EPOCHS)
 
 
 def batch_answers(seed: int, scale=lambda size: size / 20, last=10, per_example=200) -> dict:
@@ -257,6 +257,8 @@ def test_every_instance_teaches_the_same_lesson(number):
     fixed, scaled = answers["noise_ball_fixed_lr"], answers["noise_ball_scaled_lr"]
     assert fixed[0] > fixed[1] > fixed[2] and fixed[0] > 100 * fixed[2]
     assert max(scaled) / min(scaled) < 2
+    # The level the cost is counted at lies above every ball, so each run reaches it by descending.
+    assert max(fixed + scaled) < 1e-1 / 2
     evaluations = answers["gradient_evaluations"]
     assert evaluations[0][2] > 2 * evaluations[0][1]
     assert max(evaluations[1]) - min(evaluations[1]) <= 200
