@@ -28,10 +28,10 @@ from graders.publishing.site import CoursePackage, Lesson, installing_from, rend
 from tests.test_jupyterlab import filled_in
 
 NOTEBOOK = "00_autograd"
-# The learner's own torch: the CPU build (this machine's disk has it; elsewhere PyTorch's CPU index),
-# installed once into a cache folder that the fresh venvs see through a .pth file (it takes minutes).
+# The learner's own torch: the CPU build, named by its local version so that pip can never take a CUDA
+# one (it comes from this machine's disk, as in CI; elsewhere from a pip configured with PyTorch's CPU
+# index). Installed once into a cache folder that the fresh venvs see through a .pth file (minutes).
 TORCH = "torch==2.13.0+cpu"
-CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CACHE_DIR = REPO_ROOT / "build" / "install-test" / TORCH.replace("==", "-")
 KERNEL = "course-install-test"
 ADVICE = "this task is not done yet: fill in # YOUR CODE HERE, delete raise NotImplementedError(), run it"
@@ -62,8 +62,6 @@ def learner_packages() -> Path:
         pip(
             Path(sys.executable),
             "install",
-            "--extra-index-url",
-            CPU_INDEX,
             "--target",
             str(CACHE_DIR),
             TORCH,
