@@ -8,7 +8,7 @@ from graders.core.answer_files import save_answers
 from graders.core.grading import KeyResult, Spec, grade_answers
 from graders.core.instances import instance
 from graders.core.loader import AnswerFileError, Rejected, load_answers, loads_answers
-from graders.core.student import check, dump_answers, grade, tensor_like
+from graders.core.student import check, dump_answers, grade, start_notebook, tensor_like
 
 __all__ = [
     "AnswerFileError",
@@ -23,5 +23,6 @@ __all__ = [
     "load_answers",
     "loads_answers",
     "save_answers",
+    "start_notebook",
     "tensor_like",
 ]

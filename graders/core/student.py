@@ -2,8 +2,9 @@
 
 Self-checks and graded cells share grade_value, so a passing self-check means full points. A graded
 cell whose key changed in the kernel since the dump says the answer file is older than the work; under
-nbgrader Validate it names the keys still to do. Importing this module in a Jupyter kernel also makes a
-skipped task's NameError, and a stub's NotImplementedError, say what to do instead of a traceback.
+nbgrader Validate it names the keys still to do. Importing it changes nothing: a notebook's setup cell calls
+start_notebook, which in a Jupyter kernel makes a skipped task's NameError, and a stub's NotImplementedError,
+say what to do instead of a traceback.
 """
 
 import contextlib
@@ -26,6 +27,7 @@ from graders.core.grading import (
     load_reference,
     total,
 )
+from graders.core.instances import instance
 from graders.core.loader import AnswerFileError, Rejected, load_answers
 from graders.core.specs import specs_for
 
@@ -260,10 +262,10 @@ def _shell() -> Any:
     return ipython.get_ipython() if ipython is not None else None
 
 
-def _install_explanations() -> None:
+def start_notebook(notebook: str) -> int:
+    """A notebook's setup, from its locked setup cell: the problem instance it works on (instances.instance);
+    in a Jupyter kernel, a skipped task or an unwritten stub also gets one line saying what to do."""
     shell = _shell()
     if shell is not None:
         shell.set_custom_exc((NameError, NotImplementedError), _explain)
-
-
-_install_explanations()
+    return instance(notebook)
