@@ -78,8 +78,8 @@ sandbox-tool:
 		else echo "note: class grading needs bubblewrap: sudo apt-get install bubblewrap (or --no-sandbox)"; fi; }
 
 lint: setup
-	$(BIN)/ruff check graders tests
-	$(BIN)/ruff format --check graders tests
+	$(BIN)/ruff check graders tests bench nbgrader_config.py
+	$(BIN)/ruff format --check graders tests bench nbgrader_config.py
 	$(BIN)/nbqa ruff solutions
 	$(BIN)/nbstripout --keep-id --verify solutions/*.ipynb notebooks/*.ipynb
 
