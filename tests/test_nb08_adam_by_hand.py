@@ -23,10 +23,10 @@ LESSON_INSTANCES = range(8)
 
 
 def function_skewed(variable: torch.Tensor) -> torch.Tensor:
-    gramma = torch.tensor([[1.0, -1.0], [1.0, 1.0]], dtype=variable.dtype) @ torch.tensor(
+    gamma = torch.tensor([[1.0, -1.0], [1.0, 1.0]], dtype=variable.dtype) @ torch.tensor(
         [[1.0, 0.0], [0.0, 4.0]], dtype=variable.dtype
     )
-    return 10 * (variable @ (gramma @ variable))
+    return 10 * (variable @ (gamma @ variable))
 
 
 def adam_step(
