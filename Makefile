@@ -10,7 +10,7 @@ JOBS ?= 2
 # For a GPU: TORCH_INDEX=https://download.pytorch.org/whl/cu128 make setup (the pin stays 2.13.0).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup sandbox-tool demo test lint student answers executed check-generated clean site wheel regenerate browser postgres grade bench
+.PHONY: setup sandbox-tool demo test test-fast lint student answers executed check-generated clean site wheel regenerate browser postgres grade bench
 
 setup: $(STAMP)
 
@@ -54,6 +54,10 @@ demo: setup
 TEST_WORKERS ?= 2
 test: setup browser sandbox-tool postgres
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# The quick loop: unit and spec tests only, no notebook run, nbgrader, sandbox, Postgres or browser (CONTRIBUTING).
+test-fast: setup
+	$(BIN)/python -m pytest -p no:xdist -m "not slow" -q
 
 # CI must really run the site's browser check (tests/test_site.py), so it gets Debian's Chromium there;
 # elsewhere that test skips, saying what is missing.

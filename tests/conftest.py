@@ -17,6 +17,17 @@ from graders.publishing.build import Execution, run_many
 # The hidden instances every notebook's tests also solve (graders.core.instances); 0 is the public one.
 TEST_INSTANCES = (1, 2)
 
+# Fixtures that execute every solution notebook or start Chromium: a test asking for one, even through
+# another fixture, is slow wherever it lives.
+SLOW_FIXTURES = frozenset({"executed_solutions", "executed_instances", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow every test that needs one of SLOW_FIXTURES (modules mark their other slow tests)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def executed_solutions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Execution | Exception]:

@@ -10,7 +10,19 @@ import torch
 
 from graders.core.answer_files import to_plain
 from graders.core.grading import grade_answers, load_reference
+from graders.core.instances import PUBLIC_INSTANCE
 from graders.core.specs import specs_for
+
+
+def graded_instances(*numbers: int) -> list[Any]:
+    """Fixture params for the instances a notebook's tests grade on: a hidden one's reference is its
+    solution run (executed_instances), so its tests are slow."""
+    return [
+        pytest.param(number, id="public instance", marks=())
+        if number == PUBLIC_INSTANCE
+        else pytest.param(number, id=f"instance {number}", marks=pytest.mark.slow)
+        for number in numbers
+    ]
 
 
 def reference(notebook: str) -> dict[str, Any]:

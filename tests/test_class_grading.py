@@ -33,6 +33,9 @@ from graders.core.answer_files import save_answers
 from graders.core.grading import load_reference
 from graders.core.specs import DEFAULT_CELL_TIMEOUT_SECONDS
 
+# Every test here grades classes through nbgrader in the sandbox.
+pytestmark = pytest.mark.slow
+
 PUPILS = {pupil.id: pupil for pupil in fixture_class()}
 # A few students whose outcomes differ in kind: graded, blank, tampering, kernel death, unreadable, absent.
 SAMPLE = ["absent", "blank", "correct", "kills_kernel", "not_json", "patches_numpy"]

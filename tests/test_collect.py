@@ -8,9 +8,14 @@ import os
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from graders.classroom.collect import ZIP_FILE_PATTERN, class_list, collect
 from graders.classroom.course import Course, make_course_dir, solution_notebooks
 from graders.classroom.gradebook import sqlite_url
+
+# Every test here runs nbgrader's zip_collect.
+pytestmark = pytest.mark.slow
 
 NOTEBOOK = solution_notebooks()[0].stem
 # The default pattern's student id holds no '/': this one's may (and a newline), as an instructor's could.

@@ -27,6 +27,9 @@ from graders.classroom.distributed import run_on_dask
 from graders.classroom.grade_class import grade_class
 from graders.classroom.sandbox import Limits
 
+# Every test here grades on Dask into Postgres.
+pytestmark = pytest.mark.slow
+
 # Submissions that differ in kind: full marks, none, partial, wrong, and one nbgrader cannot grade.
 CLASS = ["correct", "blank", "half_done", "typical_mistakes", "kills_kernel"]
 # None of them loops, so a longer limit than class_fixture's costs nothing, and two workers' nbgrader

@@ -71,6 +71,7 @@ def test_every_graded_cell_of_a_solution_earns_full_points(name: str, executed_s
         assert earned == possible, f"{cell.metadata.nbgrader.grade_id}: {earned}/{possible}\n{cell.outputs}"
 
 
+@pytest.mark.slow  # runs nbgrader generate_assignment on every notebook
 def test_student_notebooks_are_what_nbgrader_makes_of_the_solutions_now() -> None:
     assert stale_student_notebooks(solution_notebooks()) == []
 

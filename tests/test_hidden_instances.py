@@ -25,6 +25,9 @@ from graders.core.scoring import grade_answer_file
 from graders.core.specs import instance_free_keys
 from graders.publishing.build import Execution
 
+# Every test here grades through nbgrader in the sandbox.
+pytestmark = pytest.mark.slow
+
 STUDENTS = [f"student{number:03d}" for number in range(400)]
 
 

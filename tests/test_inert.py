@@ -38,6 +38,9 @@ from graders.classroom.report_rows import neutral
 from graders.classroom.roster import Student
 from graders.classroom.sandbox import Limits
 
+# Every test here grades through nbgrader and serves formgrader.
+pytestmark = pytest.mark.slow
+
 # Every payload names this word, so whatever of it is left can be found, in a file or in a page.
 PWNED = "pwned"
 # A 1×1 PNG: images must survive as images.

@@ -21,11 +21,11 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from test_jupyterlab import filled_in
 
 from graders.core.paths import NOTEBOOKS_DIR, REPO_ROOT
 from graders.core.setup_check import CPU_TORCH, check_setup
 from graders.publishing.site import CoursePackage, Lesson, installing_from, render_index
-from tests.test_jupyterlab import filled_in
 
 NOTEBOOK = "00_autograd"
 # The learner's own torch: the CPU build, named by its local version so that pip can never take a CUDA
@@ -37,7 +37,10 @@ KERNEL = "course-install-test"
 ADVICE = "this task is not done yet: fill in # YOUR CODE HERE, delete raise NotImplementedError(), run it"
 INSTRUCTOR_PLUGINS = ("formgrader", "create-assignment", "course-list", "assignment-list", "menu")
 
-pytestmark = pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the torch wheel on disk is cp311")
+pytestmark = [
+    pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the torch wheel on disk is cp311"),
+    pytest.mark.slow,  # installs the wheel into fresh venvs
+]
 
 
 @dataclass

@@ -13,8 +13,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from graders.core.paths import REPO_ROOT, SOLUTIONS_DIR, answers_dir
 from graders.core.specs import specs_for
+
+# Every test here runs nbgrader's commands.
+pytestmark = pytest.mark.slow
 
 NOTEBOOK = "00_autograd"
 COURSE_ID = "gd-pytorch"

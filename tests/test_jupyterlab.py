@@ -31,6 +31,9 @@ from graders.core.loader import load_answers
 from graders.core.paths import NOTEBOOKS_DIR
 from graders.core.specs import specs_for
 
+# Every test here starts JupyterLab.
+pytestmark = pytest.mark.slow
+
 # Run in this order, in one folder: the second must leave the first one's answer file alone.
 RUN = ["00_autograd", "01_gradient_steps"]
 START_TIMEOUT = 60  # seconds; the server and the page each take a few on a loaded 2-core machine

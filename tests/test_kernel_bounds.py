@@ -34,6 +34,9 @@ from graders.classroom.sandbox import (
     require_sandbox,
 )
 
+# Every test here starts sandboxed kernels.
+pytestmark = pytest.mark.slow
+
 # Enough for ipykernel and one child of 600 MiB (each under its own address-space limit), not for two.
 MEMORY = 1024 * 2**20
 CHILD_MIB = 600

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
-from grading_helpers import assert_reveals_no_reference, messages, reference, scores, variant
+from grading_helpers import (
+    assert_reveals_no_reference,
+    graded_instances,
+    messages,
+    reference,
+    scores,
+    variant,
+)
 
 from graders.core.grading import load_reference
 from graders.core.instances import PUBLIC_INSTANCE
@@ -62,7 +69,7 @@ def graded_instance(request: pytest.FixtureRequest, number: int) -> Instance:
     return Instance(number, problem(number), loads_answers(run.answer_json))
 
 
-@pytest.fixture(params=GRADED_INSTANCES, ids=lambda number: f"instance {number}")
+@pytest.fixture(params=graded_instances(*GRADED_INSTANCES))
 def case(request: pytest.FixtureRequest) -> Instance:
     return graded_instance(request, request.param)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
-from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, scores
+from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, graded_instances, messages, scores
 
 from graders.core.grading import load_reference
 from graders.core.instances import PUBLIC_INSTANCE
@@ -61,7 +61,7 @@ class Instance:
         return said
 
 
-@pytest.fixture(params=GRADED_INSTANCES, ids=lambda number: f"instance {number}")
+@pytest.fixture(params=graded_instances(*GRADED_INSTANCES))
 def case(request: pytest.FixtureRequest) -> Instance:
     number = request.param
     if number == PUBLIC_INSTANCE:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
+from grading_helpers import assert_reveals_no_reference, graded_instances, messages, scores
 
 from graders.core import kinds
 from graders.core.grading import load_reference
@@ -22,7 +23,6 @@ from graders.core.instances import PUBLIC_INSTANCE
 from graders.core.loader import loads_answers
 from graders.core.problems.nb03_rank1_approximation import SINGULAR_VALUE_RATIO, problem
 from graders.core.tolerances import CLOSE, NEAR_ZERO
-from tests.grading_helpers import assert_reveals_no_reference, messages, scores
 
 NOTEBOOK = "03_rank1_approximation"
 HIDDEN_INSTANCE = TEST_INSTANCES[0]
@@ -63,7 +63,7 @@ class Instance:
         return answers_from_run(self.number, lr, steps, dtype, **options)
 
 
-@pytest.fixture(params=GRADED_INSTANCES, ids=lambda number: f"instance {number}")
+@pytest.fixture(params=graded_instances(*GRADED_INSTANCES))
 def case(request: pytest.FixtureRequest) -> Instance:
     number = request.param
     if number == PUBLIC_INSTANCE:

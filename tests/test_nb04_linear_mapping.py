@@ -14,6 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
 from torch.utils.data import DataLoader, TensorDataset
 
 from graders.core.loader import loads_answers
@@ -21,14 +22,13 @@ from graders.core.paths import SOLUTIONS_DIR, answers_dir
 from graders.core.problems.nb04_linear_mapping import problem
 from graders.core.tolerances import SGD_EXCESS_LOSS
 from graders.publishing.build import execute
-from tests.grading_helpers import assert_reveals_no_reference, messages, reference, scores
 
 NOTEBOOK = "04_linear_mapping"
 X = np.arange(-16, 16, 2)
 LR = 0.0005
 
 
-@pytest.fixture(params=[0, 1], ids=["public instance", "instance 1"])
+@pytest.fixture(params=graded_instances(0, 1))
 def number(request: pytest.FixtureRequest) -> int:
     return request.param
 
@@ -385,6 +385,7 @@ lstsq_loss = torch.nn.functional.mse_loss(A @ torch.tensor(lstsq_weights, dtype=
 }
 
 
+@pytest.mark.slow  # executes the notebook
 def test_the_printed_comparisons_take_lists_and_arrays(tmp_path: Path) -> None:
     notebook = nbformat.read(SOLUTIONS_DIR / f"{NOTEBOOK}.ipynb", as_version=4)
     for cell in notebook.cells:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from grading_helpers import assert_reveals_no_reference, messages, reference, scores
+from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
 
 from graders.core.loader import loads_answers
 from graders.core.problems.nb05_matrix_inverse import KAPPA_ILL_RANGE, KAPPA_WELL_RANGE, problem
@@ -39,7 +39,7 @@ def notebook_data(number: int) -> dict[str, np.ndarray]:
     }
 
 
-@pytest.fixture(params=[0, 1], ids=["public instance", "instance 1"])
+@pytest.fixture(params=graded_instances(0, 1))
 def number(request: pytest.FixtureRequest) -> int:
     return request.param
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from grading_helpers import assert_reveals_no_reference, messages, reference, scores
+from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
 
 from graders.core.loader import loads_answers
 from graders.core.paths import SOLUTIONS_DIR, answers_dir
@@ -39,7 +39,7 @@ def notebook_data(number: int) -> dict[str, torch.Tensor]:
     return {"M": M, "U_init": U_init, "V_init": V_init, "s_init": torch.zeros(COLUMNS, dtype=torch.float64)}
 
 
-@pytest.fixture(params=[0, 1], ids=["public instance", "instance 1"])
+@pytest.fixture(params=graded_instances(0, 1))
 def number(request: pytest.FixtureRequest) -> int:
     return request.param
 
@@ -337,6 +337,7 @@ SORTED_AS_ARRAYS = """with torch.no_grad():
     V_learned = V[:, order].tolist()"""
 
 
+@pytest.mark.slow  # executes the notebook
 def test_the_comparison_with_the_library_takes_arrays_and_lists(tmp_path) -> None:
     notebook = nbformat.read(SOLUTIONS_DIR / f"{NOTEBOOK}.ipynb", as_version=4)
     for cell in notebook.cells:

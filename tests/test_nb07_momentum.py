@@ -14,7 +14,14 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, reference, scores
+from grading_helpers import (
+    TRAJECTORY_FORMS,
+    assert_reveals_no_reference,
+    graded_instances,
+    messages,
+    reference,
+    scores,
+)
 
 from graders.core.loader import loads_answers
 from graders.core.paths import SOLUTIONS_DIR, answers_dir
@@ -119,7 +126,7 @@ def counts(kappas: tuple[int, ...], tuning, **options) -> list[int]:
     return [steps_to_tolerance(kappa, *tuning(kappa), **options) for kappa in kappas]
 
 
-@pytest.fixture(params=[0, 1], ids=["public instance", "instance 1"])
+@pytest.fixture(params=graded_instances(0, 1))
 def number(request: pytest.FixtureRequest) -> int:
     return request.param
 
@@ -420,6 +427,7 @@ def printed(run: Execution, cell_id: str) -> str:
     return "".join(output.get("text", "") for output in cell.outputs)
 
 
+@pytest.mark.slow  # executes the notebook
 def test_locked_cells_compare_paths_in_any_form_and_name_an_off_by_one_count_without_a_traceback(
     student_run: Execution,
 ) -> None:

@@ -10,7 +10,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, reference, scores
+from grading_helpers import (
+    TRAJECTORY_FORMS,
+    assert_reveals_no_reference,
+    graded_instances,
+    messages,
+    reference,
+    scores,
+)
 from torch import nn
 
 from graders.core.instances import PUBLIC_INSTANCE
@@ -139,7 +146,7 @@ def instance_case(request: pytest.FixtureRequest, number: int) -> Case:
     return Case(number, loads_answers(run.answer_json))
 
 
-@pytest.fixture(params=[PUBLIC_INSTANCE, 1], ids=["public instance", "instance 1"])
+@pytest.fixture(params=graded_instances(PUBLIC_INSTANCE, 1))
 def case(request: pytest.FixtureRequest) -> Case:
     return instance_case(request, request.param)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import torch
-from grading_helpers import assert_reveals_no_reference, messages, reference, scores
+from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
 
 from graders.core.loader import loads_answers
 from graders.core.problems.nb15_learning_rates_in_practice import problem
@@ -119,7 +119,7 @@ def answers_from(replay: Replay) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(params=[0, 1], ids=["public instance", "instance 1"])
+@pytest.fixture(params=graded_instances(0, 1))
 def number(request: pytest.FixtureRequest) -> int:
     return request.param
 

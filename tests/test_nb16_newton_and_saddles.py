@@ -10,7 +10,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, messages, reference, scores
+from grading_helpers import (
+    TRAJECTORY_FORMS,
+    assert_reveals_no_reference,
+    graded_instances,
+    messages,
+    reference,
+    scores,
+)
 
 from graders.core.instances import PUBLIC_INSTANCE
 from graders.core.loader import loads_answers
@@ -108,7 +115,7 @@ class Case:
         return said
 
 
-@pytest.fixture(params=[PUBLIC_INSTANCE, 1], ids=["public instance", "instance 1"])
+@pytest.fixture(params=graded_instances(PUBLIC_INSTANCE, 1))
 def case(request: pytest.FixtureRequest) -> Case:
     """The public instance against the committed answers, or hidden instance 1 against its own."""
     if request.param == PUBLIC_INSTANCE:

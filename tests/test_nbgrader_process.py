@@ -24,6 +24,9 @@ from graders.classroom.gradebook import NbgraderError, nbgrader_env, run_nbgrade
 from graders.classroom.sandbox import Limits
 from graders.core.paths import REPO_ROOT
 
+# Every test here runs nbgrader.
+pytestmark = pytest.mark.slow
+
 STAND_IN = """\
 import os, time
 from pathlib import Path

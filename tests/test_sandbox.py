@@ -38,6 +38,9 @@ from graders.classroom.sandbox import (
 from graders.core.answer_files import answer_file
 from graders.core.paths import REPO_ROOT, answers_dir
 
+# Every test here runs notebooks in the sandbox.
+pytestmark = pytest.mark.slow
+
 SOLVED = solution_sources()
 # What the repository holds that grading reads: if a kernel could change it, later students would be
 # graded against poisoned files.

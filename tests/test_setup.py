@@ -9,6 +9,9 @@ import pytest
 
 from graders.core.paths import REPO_ROOT
 
+# Every test here runs make setup into fresh venvs.
+pytestmark = pytest.mark.slow
+
 SETUP_FILES = ("Makefile", "pyproject.toml", "constraints.txt")
 
 

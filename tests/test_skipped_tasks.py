@@ -14,6 +14,9 @@ from graders.core.paths import NOTEBOOKS_DIR, answers_dir
 from graders.core.student import _explain
 from graders.publishing.build import Execution, run_many
 
+# Every test here executes the released notebooks.
+pytestmark = pytest.mark.slow
+
 RELEASED = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 EXPLAINED = {"NameError", "NotImplementedError"}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -16,6 +16,9 @@ from graders.core.specs import specs_for
 from graders.core.student import STALE, check, dump_answers
 from graders.publishing.build import execute
 
+# Every test here executes a notebook.
+pytestmark = pytest.mark.slow
+
 
 def _outputs(cell: nbformat.NotebookNode) -> str:
     return "".join(

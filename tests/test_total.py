@@ -26,6 +26,9 @@ from graders.classroom.preprocessors import LimitOutputSize
 from graders.classroom.submission_limits import FOLDER_MAX_DEPTH, FOLDER_MAX_FILES, NOTEBOOK_MAX_DEPTH
 from graders.core.paths import REPO_ROOT
 
+# Every test here grades through nbgrader in the sandbox.
+pytestmark = pytest.mark.slow
+
 SOLVED = solution_sources()
 DEEP = 1_100
 # Making a 1,100-level folder with paths would pass PATH_MAX: each level is made inside the last.
