@@ -28,6 +28,7 @@ from distributed import LocalCluster
 
 from graders.classroom.autograde import Outcome, autograde
 from graders.classroom.course import SCRATCH_STUDENT, Course, Task, prepare_course, solution_notebooks
+from graders.classroom.demo_class import write_solved_class
 from graders.classroom.grade_class import grade_class
 from graders.classroom.gradebook import sqlite_url
 from graders.classroom.hidden_instances import DEFAULT_POOL
@@ -38,14 +39,13 @@ from graders.core.scoring import grade_answer_file, grade_folder
 from graders.core.specs import cell_timeout_for
 from graders.publishing.build import execute
 
-sys.path.insert(0, str(REPO_ROOT / "tests"))
-from class_fixture import Pupil, write_submissions  # noqa: E402 -- the tests' builder of correct submissions
-
 RESULTS = REPO_ROOT / "bench" / "results.md"
 WORK = REPO_ROOT / "bench" / "tmp"
 FAST_PATH_REPEATS = 50
 GENERATED_FILES = 1000
 CLASS_SIZE = 8
+# The notebook the whole-class measurements grade.
+CLASS_NOTEBOOK = "00_autograd"
 # The class the issue asks about, and the machines it would be graded on (one Dask worker per core).
 TARGET_STUDENTS, TARGET_NOTEBOOKS, CORES_PER_MACHINE, MACHINES = 1000, 7, 16, 4
 DISTRIBUTED_HEADING = "## Through Dask distributed"
@@ -99,9 +99,9 @@ def cell_seconds(cell: nbformat.NotebookNode) -> float:
 
 def nbgrader_autograde(names: list[str], scratch: Path) -> dict[str, float]:
     """Seconds of `nbgrader autograde` (in its scratch course, sandbox kernel) for a correct submission."""
-    submissions = write_submissions(scratch / "submissions", [Pupil("bench", 0)], notebook=names[0])
+    submissions = write_solved_class(scratch / "submissions", ["bench"], names[0])
     for name in names[1:]:
-        write_submissions(submissions, [Pupil("bench", 0)], notebook=name)
+        write_solved_class(submissions, ["bench"], name)
     course = Course(scratch / "course", sqlite_url(scratch / "course" / "gradebook.db"))
     limits = Limits()
     prepare_course(course, names, limits)
@@ -143,9 +143,9 @@ def class_seconds(jobs: int, scratch: Path, instances: int = 0) -> float:
     """Wall time to grade CLASS_SIZE correct notebook-00 submissions once the course is laid out, on the
     public instance or on hidden ones (their references made beforehand)."""
     course, submissions = scratch / f"course{jobs}-{instances}", scratch / f"submissions{jobs}-{instances}"
-    grade_class(write_submissions(submissions, [Pupil("warmup", 0)]), course, instances=instances)
+    grade_class(write_solved_class(submissions, ["warmup"], CLASS_NOTEBOOK), course, instances=instances)
     with_references(course, instances)
-    write_submissions(submissions, [Pupil(f"student{index:02d}", 0) for index in range(CLASS_SIZE)])
+    write_solved_class(submissions, [f"student{index:02d}" for index in range(CLASS_SIZE)], CLASS_NOTEBOOK)
     start = time.perf_counter()
     report = grade_class(submissions, course, jobs=jobs, instances=instances)
     seconds = time.perf_counter() - start
@@ -157,14 +157,20 @@ def dask_seconds(workers: int, scratch: Path) -> tuple[float, float]:
     """Seconds per notebook for CLASS_SIZE notebook-00 submissions on `workers` local Dask workers, and
     per notebook for the rerun that grades nothing (collect, feedback, audit: the process's serial part)."""
     course, submissions = scratch / f"dask{workers}", scratch / f"dask-submissions{workers}"
-    warmup = [Pupil(f"warmup{index}", 0) for index in range(workers)]
+    warmup = [f"warmup{index}" for index in range(workers)]
     with LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         # Lays out the course and has every worker import nbgrader once, outside the measurement.
-        grade_class(write_submissions(submissions, warmup), course, scheduler=cluster.scheduler_address)
+        grade_class(
+            write_solved_class(submissions, warmup, CLASS_NOTEBOOK),
+            course,
+            scheduler=cluster.scheduler_address,
+        )
         with_references(course, DEFAULT_POOL)
-        write_submissions(submissions, [Pupil(f"student{index:02d}", 0) for index in range(CLASS_SIZE)])
+        write_solved_class(
+            submissions, [f"student{index:02d}" for index in range(CLASS_SIZE)], CLASS_NOTEBOOK
+        )
         start = time.perf_counter()
         report = grade_class(submissions, course, scheduler=cluster.scheduler_address)
         seconds = time.perf_counter() - start

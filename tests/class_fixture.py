@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from graders.classroom.course import solution_notebooks
-from graders.core.paths import NOTEBOOKS_DIR, answers_dir
+from graders.classroom import demo_class
+from graders.core.paths import answers_dir
 
 NOTEBOOK = "00_autograd"
 # Fast enough for a test yet far above any cell of notebook 00 (milliseconds); a submission may take 4 of
@@ -40,9 +40,8 @@ class Pupil:
 
 
 def solution_sources(notebook: str = NOTEBOOK) -> dict[str, str]:
-    """Source of each solution cell of the solution notebook, by grade_id."""
-    solution = nbformat.read(_solution_path(notebook), as_version=4)
-    return {_grade_id(cell): cell.source for cell in solution.cells if _meta(cell).get("solution")}
+    """Source of each solution cell of the fixture's notebook, by grade_id."""
+    return demo_class.solution_sources(notebook)
 
 
 def student_notebook(
@@ -52,14 +51,7 @@ def student_notebook(
     blank: bool = False,
 ) -> NotebookNode:
     """The student version, completed with the solutions (unless blank), some cells replaced or dropped."""
-    node = nbformat.read(NOTEBOOKS_DIR / f"{notebook}.ipynb", as_version=4)
-    sources = {} if blank else solution_sources(notebook)
-    sources.update(cells or {})
-    for cell in node.cells:
-        if _grade_id(cell) in sources:
-            cell.source = sources[_grade_id(cell)]
-    node.cells = [cell for cell in node.cells if _grade_id(cell) not in drop]
-    return node
+    return demo_class.student_notebook(notebook, cells, drop, blank)
 
 
 def fixture_class() -> list[Pupil]:
@@ -198,15 +190,3 @@ def write_roster(path: Path, students: list[Pupil]) -> Path:
     lines += [f"{s.id},First {s.id},Last {s.id},{s.id}@example.org" for s in students if s.on_roster]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def _solution_path(notebook: str) -> Path:
-    return next(path for path in solution_notebooks() if path.stem == notebook)
-
-
-def _grade_id(cell: NotebookNode) -> str:
-    return _meta(cell).get("grade_id", "")
-
-
-def _meta(cell: NotebookNode) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
