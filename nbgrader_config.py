@@ -23,10 +23,10 @@ c.Execute.interrupt_on_timeout = True
 # A student who deletes a graded cell gets it back, and scores what the restored cell gives.
 c.OverwriteCells.add_missing_cells = True
 # Megabytes of printing must not bloat the gradebook or the feedback: nbgrader limits lines,
-# graders.classroom.preprocessors.LimitOutputSize characters (one print can be a single huge line).
+# graders.classroom.preprocessors.LimitOutputSize characters (one print can be a single huge line; its
+# max_chars trait holds the course's cap, set c.LimitOutputSize.max_chars here only to change it).
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
-c.LimitOutputSize.max_chars = 100_000
 # The student's kernel never scores itself: after Execute has shut it down, ScoreOutsideKernel grades
 # the answer file it left (safe loader, specs, reference answers the kernel never saw) and writes each
 # graded cell's points into that cell. ExecuteRecordingFailure is nbgrader's Execute that also records

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from graders.classroom.class_report import report_text as class_report_text
-from graders.classroom.collect import ZIP_FILE_PATTERN, folder_refusal
+from graders.classroom.collect import folder_refusal
 from graders.classroom.course import NBGRADER_CONFIG, SubmissionsError
 from graders.classroom.grade_class import grade_class
 from graders.classroom.gradebook import NbgraderError
@@ -23,8 +23,8 @@ from graders.classroom.report_rows import (
     write_grades_csv,
 )
 from graders.classroom.roster import Student, load_roster
-from graders.classroom.sandbox import MEMORY_LIMIT_BYTES, SandboxUnavailable
-from graders.classroom.settings import load_settings
+from graders.classroom.sandbox import SandboxUnavailable
+from graders.classroom.settings import add_flags, flag_overrides, load_settings
 from graders.core.scoring import grade_folder
 from graders.core.specs import notebooks
 
@@ -68,18 +68,7 @@ def class_command(args: argparse.Namespace) -> int:
     """The nbgrader path for a whole class."""
     roster = load_roster(args.roster) if args.roster else None
     course = args.course or DEFAULT_COURSE_ROOT / args.submissions.resolve().stem
-    settings = load_settings(
-        args.config,
-        jobs=args.jobs,
-        cell_timeout=args.cell_timeout,
-        memory_limit=args.memory_limit,
-        zip_pattern=args.zip_pattern,
-        db_url=args.db_url,
-        sandbox=False if args.no_sandbox else None,
-        scheduler=args.scheduler,
-        workers=args.workers,
-        instances=args.instances,
-    )
+    settings = load_settings(args.config, **flag_overrides(args))
     report = grade_class(
         args.submissions,
         course,
@@ -127,42 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         default=NBGRADER_CONFIG,
         help="nbgrader_config.py whose c.ClassGrader.* set the defaults below (default: %(default)s)",
     )
-    whole.add_argument("--jobs", type=int, help="submissions autograded at once (default 2)")
     whole.add_argument(
         "--course", type=Path, help=f"course directory to grade in (default {DEFAULT_COURSE_ROOT}/NAME)"
     )
     whole.add_argument("--notebook", action="append", help="notebook to grade (default: those submitted)")
-    whole.add_argument(
-        "--cell-timeout", type=int, help="seconds per cell (default: per notebook, its spec module)"
-    )
-    whole.add_argument(
-        "--memory-limit", type=int, help=f"bytes of address space per kernel (default {MEMORY_LIMIT_BYTES})"
-    )
-    whole.add_argument(
-        "--zip-pattern",
-        help="regex for file paths in zips, with (?P<student_id>...) and {notebook}"
-        f" (default: {ZIP_FILE_PATTERN})",
-    )
-    whole.add_argument(
-        "--db-url", help="gradebook URL, e.g. postgresql://... (default: sqlite in the course)"
-    )
-    whole.add_argument(
-        "--scheduler", help="Dask scheduler address, tcp://host:8786: its workers grade (instead of --jobs)"
-    )
-    whole.add_argument(
-        "--workers", type=int, help="grade on N local Dask worker processes (instead of --jobs)"
-    )
-    whole.add_argument(
-        "--instances",
-        type=int,
-        help="hidden problem instances per notebook, each student graded on one (default 8;"
-        " 0: everyone on the public instance, not protected against copied answers)",
-    )
-    whole.add_argument(
-        "--no-sandbox",
-        action="store_true",
-        help="run kernels without bubblewrap (a laptop; the report says so): never for a real class",
-    )
+    add_flags(whole)
     whole.set_defaults(run=class_command)
 
     args = parser.parse_args(argv)
