@@ -58,7 +58,6 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
-# `python -m graders class` (graders.classroom.settings.ClassGrader): a course's defaults, each overridden by
-# the
-# command-line flag of the same name. Two kernels at once suit a 2-core machine; each may take 4 GiB.
-c.ClassGrader.jobs = 2
+# `python -m graders class` (graders.classroom.settings.ClassGrader): its traits' defaults (2 jobs, for a
+# 2-core machine; 4 GiB per kernel) hold unless a course sets them here, e.g. `c.ClassGrader.jobs = 8`;
+# the command-line flag of the same name overrides both for one run.
