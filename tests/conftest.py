@@ -30,23 +30,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def executed_solutions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Execution | Exception]:
+def executed_solutions(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Execution | Exception]:
     """Every solution notebook run once per test run in a fresh kernel, against the committed answers."""
-    return _shared_once(tmp_path_factory, "executed_solutions", _run_solutions)
+    return _shared_once(request, tmp_path_factory, "executed_solutions", _run_solutions)
 
 
 @pytest.fixture(scope="session")
 def executed_instances(
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[tuple[str, int], Execution | Exception]:
     """Every solution notebook run once per test run on each of TEST_INSTANCES, with no reference present:
     its answer file is that instance's reference, as the class grader makes it."""
-    return _shared_once(tmp_path_factory, "executed_instances", _run_instances)
+    return _shared_once(request, tmp_path_factory, "executed_instances", _run_instances)
 
 
-def _shared_once(tmp_path_factory: pytest.TempPathFactory, name: str, run: Any) -> Any:
+def _shared_once(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str, run: Any
+) -> Any:
     """run() once per test run: `make test` spreads modules over xdist workers (--dist loadfile), and the
-    first worker to ask leaves the result in the run's shared temporary folder for the others."""
+    first worker to ask leaves the result in the run's shared temporary folder for the others.
+    The quick loop (-m "not slow") never runs the notebooks: a test that asks there is missing its mark."""
+    if request.config.option.markexpr.strip() == "not slow":
+        pytest.fail(f"a test outside the slow ones asked for {name}: mark it slow (CONTRIBUTING)")
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return run()
     shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above every worker's own

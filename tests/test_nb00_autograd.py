@@ -134,6 +134,7 @@ def test_the_weighted_sum_differentiated_by_autograd_scores_full_marks(case):
     assert case.scores(case.variant(sum_grads=computed))["sum_grads"] == 1.0
 
 
+@pytest.mark.slow  # the hidden instance's reference is its solution run
 def test_a_sum_without_its_weights_fails_on_a_hidden_instance_with_the_hint(hidden):
     answers = hidden.variant(sum_grads=sum_grads((1.0, 1.0), hidden.problem.point))
     assert hidden.scores(answers)["sum_grads"] == 0.0
@@ -220,6 +221,7 @@ def test_wrong_requires_grad_flags_fail_naming_no_grad(case, believed_tracked):
     assert "torch.no_grad()" in case.messages(answers)["requires_grad_flags"]
 
 
+@pytest.mark.slow  # the hidden instance's reference is its solution run
 def test_the_public_order_of_ways_fails_on_a_hidden_instance_naming_ways(hidden):
     answers = hidden.variant(requires_grad_flags=requires_grad_flags(WAYS))
     assert hidden.scores(answers)["requires_grad_flags"] == 0.0

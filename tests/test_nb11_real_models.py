@@ -251,7 +251,7 @@ def test_mistaken_validation_losses_fail_and_name_the_cause(case, mistake):
     assert "not the training split" in case.messages(val_losses_by_decay=value)["val_losses_by_decay"]
 
 
-@pytest.mark.parametrize("number", [PUBLIC_INSTANCE, 1, 2])
+@pytest.mark.parametrize("number", graded_instances(PUBLIC_INSTANCE, 1, 2))
 def test_every_instance_teaches_the_same_lesson(request, number):
     case = instance_case(request, number)
     # Task 1: 200 steps reach least squares. Task 2: without decay the network fits the noise, its
