@@ -85,14 +85,19 @@ def test_a_term_through_the_exchange_with_private_answers(tmp_path: Path) -> Non
     assert list((home / NOTEBOOK / "feedback").glob(f"*/{NOTEBOOK}.html"))
 
 
-def test_the_package_students_install_carries_no_answers_or_solutions(tmp_path: Path) -> None:
+def test_the_package_students_install_carries_no_solutions_and_only_public_answers(tmp_path: Path) -> None:
     checkout = tmp_path / "course-repo"
     local = shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__")
     shutil.copytree(REPO_ROOT, checkout, ignore=local)
     wheels = tmp_path / "wheels"
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir"]
     subprocess.run([*pip_wheel, str(wheels), str(checkout)], capture_output=True, check=True)
-    (wheel,) = wheels.glob("graders-*.whl")
+    (wheel,) = wheels.glob("gd_torch_course-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert all(name.startswith(("graders/", "graders-")) for name in names), names
-    assert not [name for name in names if "answers/" in name or name.endswith((".ipynb", ".json"))]
+    assert all(name.startswith(("graders/", "gd_torch_course-")) for name in names), names
+    assert not [name for name in names if name.endswith(".ipynb")], "a solution notebook in the wheel"
+    # The public instance's reference answers travel with the package (a self-learner's self-checks);
+    # hidden instances' references are made by the grader and never shipped.
+    shipped = sorted(name for name in names if name.endswith(".json"))
+    public = sorted(f"graders/public_answers/{path.name}" for path in (REPO_ROOT / "answers").glob("*.json"))
+    assert shipped == public
