@@ -362,7 +362,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, listener: Listener) -> Hos
     write_submissions(submissions, list(pupils.values()))
     tamper(submissions, answers_dir() / f"{NOTEBOOK}.json")
     repo_before, submissions_before = repo_digest(), tree_digest(submissions)
-    grade_class(submissions, course, jobs=2, limits=Limits(CELL_TIMEOUT))
+    # The public instance, so the fast path can be compared with this class below
+    # (tests/test_hidden_instances.py grades copiers and forgers on hidden instances).
+    grade_class(submissions, course, jobs=2, limits=Limits(CELL_TIMEOUT), instances=0)
     report = (course / "report.txt").read_text(encoding="utf-8")
     rows = read_rows(course / "grades.csv")
     return HostileRun(pupils, course, submissions, rows, report, repo_before, submissions_before, listener)
