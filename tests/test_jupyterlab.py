@@ -492,7 +492,11 @@ def test_outputs_survive_saving_closing_and_reopening(loop: StudentLoop, name: s
     ]
     assert widgets == [], f"widget outputs in the saved {name}: reopened, they show 'model not found'"
     bars = [cell["output"] for cell in seen.reopened if PROGRESS_BAR.search(cell["output"])]
-    imports_tqdm = any("tqdm" in cell.source for cell in seen.saved.cells if cell.cell_type == "code")
+    imports_tqdm = any(
+        re.search(r"^(from tqdm|import tqdm)", cell.source, re.MULTILINE)
+        for cell in seen.saved.cells
+        if cell.cell_type == "code"
+    )
     assert bool(bars) == imports_tqdm, f"{name}: progress bars after reopening: {bars}"
 
 
