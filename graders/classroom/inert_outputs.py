@@ -112,12 +112,12 @@ class InertOutputs(NbGraderPreprocessor):
         """The markdown itself when nbconvert renders it to nothing the sanitizer removes; else the
         sanitized HTML of that rendering, as one raw HTML block markdown passes through unchanged."""
         if MATHJAX_ACTIVE.search(source):  # the page's MathJax would make a link or an HTML attribute of it
-            return _html_block(f"<pre>{html.escape(source)}</pre>")
+            return _as_text(source)
         try:
             renderer = IPythonRenderer(escape=False, attachments=attachments or {})
             rendered = MarkdownWithMath(renderer=renderer).render(source)
         except Exception:  # e.g. an image of a missing attachment: nbconvert would fail on the whole page
-            return _html_block(f"<pre>{html.escape(source)}</pre>")
+            return _as_text(source)
         clean = nh3.clean(
             rendered,
             tags=self.markdown_tags,
@@ -153,6 +153,11 @@ class InertOutputs(NbGraderPreprocessor):
             embedded = any(value.startswith(f"data:{kind};base64,") for kind in self.image_types)
             return value if embedded else None
         return None if is_data else value
+
+
+def _as_text(source: str) -> str:
+    """The markdown shown as the student typed it, escaped: MathJax and markdown leave a <pre> alone."""
+    return _html_block(f"<pre>{html.escape(source)}</pre>")
 
 
 def _html_block(clean: str) -> str:
