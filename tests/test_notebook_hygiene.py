@@ -1,5 +1,6 @@
 """Notebooks in git carry no outputs or execution counts: diffs stay readable and nothing run leaks out."""
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -26,3 +27,12 @@ def test_progress_bars_survive_saving(path: Path) -> None:
         cell.id for cell in notebook.cells if "tqdm.auto" in cell.source or "tqdm.notebook" in cell.source
     ]
     assert widget_bars == [], f"cells {widget_bars} use widget progress bars: use `from tqdm import tqdm`"
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_cells_hold_no_control_characters(path: Path) -> None:
+    """A LaTeX command written through a non-raw Python string ("\\alpha" as BEL + "lpha") breaks the math."""
+    notebook = nbformat.read(path, as_version=4)
+    control = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+    found = {cell.id: control.findall(cell.source) for cell in notebook.cells if control.search(cell.source)}
+    assert found == {}, f"cells hold control characters (a mistyped LaTeX escape?): {found}"
