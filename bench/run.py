@@ -1,67 +1,236 @@
 """`make bench`: measure grading on this machine and write bench/results.md (a measurement, not a test).
 
-Every solution notebook is executed bare with nbclient (time, slowest cell, peak memory of its kernel),
-then autograded by nbgrader as a correct submission through graders.classroom.grade_class, then its answer
-file
-goes through the fast path; the references of K hidden instances of every notebook are made (cold, then
-cached); a class is graded with JOBS=1 and JOBS=2 on the public instance, and with JOBS=2 on hidden
-instances; 1,000 generated answer files go through the fast path. All ratios come from this one run.
-With --distributed-only, only the class graded through Dask (1 and 2 local workers) is measured and its
-section of bench/results.md rewritten.
+All figures come from one run, in this order: the references of K hidden instances of every notebook
+(cold, then cached); per notebook, the solution's own cells in a warm kernel plus scoring its answer file
+(the floor), the same notebook graded as correct submissions through grade_class with jobs=1 (the class
+path: wall time, CPU-seconds, the grading process's recording time), and the fast path; a class of
+notebook 00 with JOBS=1 and 2, on the public and on hidden instances; the class on Dask with 1 and 2 local
+workers; 1,000 answer files through the fast path. The script drives the class path only through
+grade_class and its keyword arguments, so it keeps measuring while the grading internals change.
+`--quick` (2 notebooks, a class of 4, K=2) checks the script end to end and writes elsewhere.
 """
 
+import argparse
+import dataclasses
 import datetime
+import functools
+import inspect
 import os
 import platform
 import random
-import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import nbformat
 from distributed import LocalCluster
+from nbclient import NotebookClient
 
-from graders.classroom.autograde import Outcome, autograde
-from graders.classroom.course import SCRATCH_STUDENT, Course, Task, prepare_course, solution_notebooks
+from graders.classroom import grade_class as grade_class_module
+from graders.classroom.course import Course, solution_notebooks
 from graders.classroom.demo_class import write_solved_class
 from graders.classroom.grade_class import grade_class
-from graders.classroom.gradebook import sqlite_url
-from graders.classroom.hidden_instances import DEFAULT_POOL
-from graders.classroom.references import make_references
-from graders.classroom.sandbox import Limits
-from graders.core.paths import REPO_ROOT, answers_dir
+from graders.classroom.hidden_instances import DEFAULT_POOL, hidden_instance
+from graders.classroom.references import REFERENCES, make_references, reference_path
+from graders.core.answer_files import answer_file
+from graders.core.instances import INSTANCE_VARIABLE
+from graders.core.loader import load_answers
+from graders.core.paths import REPO_ROOT, SOLUTIONS_DIR, answers_dir
 from graders.core.scoring import grade_answer_file, grade_folder
 from graders.core.specs import cell_timeout_for
-from graders.publishing.build import execute
 
 RESULTS = REPO_ROOT / "bench" / "results.md"
+QUICK_RESULTS = Path(tempfile.gettempdir()) / "bench-quick.md"
 WORK = REPO_ROOT / "bench" / "tmp"
+QUICK_NOTEBOOKS = ["00_autograd", "02_torch_optim"]
 FAST_PATH_REPEATS = 50
 GENERATED_FILES = 1000
-CLASS_SIZE = 8
 # The notebook the whole-class measurements grade.
 CLASS_NOTEBOOK = "00_autograd"
-# The class the issue asks about, and the machines it would be graded on (one Dask worker per core).
-TARGET_STUDENTS, TARGET_NOTEBOOKS, CORES_PER_MACHINE, MACHINES = 1000, 7, 16, 4
-DISTRIBUTED_HEADING = "## Through Dask distributed"
-PEAK_MEMORY_CELL = "print('VmHWM', open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+# A fixed secret, so the benchmark knows which hidden instance each student is graded on.
+SECRET = "bench"
+# The class the issue asks about, and the machines it would be graded on (one worker per core).
+TARGET_STUDENTS, TARGET_NOTEBOOKS, CORES_PER_MACHINE, MACHINES = 1000, 13, 16, 4
+# Targets of issue 18.
+OVERHEAD_TARGET_SECONDS, SERIAL_TARGET_MS, DASK_TARGET_SPEEDUP, CLASS_TARGET_MINUTES = 1.0, 20.0, 1.8, 40.0
+# What a warm kernel has done before the solution's first cell: what the issue calls the floor.
+WARM_UP = """\
+import matplotlib
+import matplotlib.pyplot
+import torch
+
+import graders
+
+weight = torch.zeros(2, requires_grad=True)
+optimizer = torch.optim.SGD([weight], lr=0.1)
+(weight - 1).square().sum().backward()
+optimizer.step()
+del weight, optimizer
+"""
+PEAK_MEMORY_CELL = "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
 
 
 @dataclass(frozen=True)
-class NotebookTimes:
-    """One notebook's measurements."""
+class Settings:
+    """What one run measures: the full benchmark or --quick."""
 
-    name: str
-    nbclient_seconds: float
-    slowest_cell_seconds: float
-    peak_rss_mib: float
-    autograde_seconds: float
-    fast_path_ms: float
+    notebooks: list[str]
+    class_size: int
+    pool: int
+    students_per_notebook: int
+    output: Path
+
+
+def settings(quick: bool) -> Settings:
+    names = [path.stem for path in solution_notebooks()]
+    if quick:
+        return Settings([name for name in QUICK_NOTEBOOKS if name in names], 4, 2, 1, QUICK_RESULTS)
+    return Settings(names, 8, DEFAULT_POOL, 2, RESULTS)
+
+
+class CpuMeter:
+    """CPU-seconds used by this process and every process it starts (kernels, Dask workers, pools).
+
+    cgroup v1: a cpuacct group of the benchmark's own; cgroup v2: the benchmark's group's cpu.stat (which
+    counts whatever else runs in that group); else getrusage (which misses children not yet reaped).
+    """
+
+    def __init__(self) -> None:
+        self.group: Path | None = None
+        self.came_from: Path | None = None
+        self.method = "getrusage of this process and its reaped children (a lower bound)"
+        self._read: Callable[[], float] = self._rusage
+        v1 = Path("/sys/fs/cgroup/cpuacct")
+        try:
+            if (v1 / "cpuacct.usage").is_file():
+                self.came_from = v1 / _own_group("cpuacct").lstrip("/")
+                self.group = v1 / f"graders-bench-{os.getpid()}"
+                self.group.mkdir()
+                (self.group / "cgroup.procs").write_text(str(os.getpid()), encoding="ascii")
+                self._read = lambda: int((self.group / "cpuacct.usage").read_text()) / 1e9
+                self.method = f"cpuacct usage of a cgroup v1 group of its own ({self.group})"
+            elif (stat := Path("/sys/fs/cgroup") / _own_group("").lstrip("/") / "cpu.stat").is_file():
+                self._read = lambda: _counter(stat, "usage_usec") / 1e6
+                self.method = f"cpu.stat of its cgroup v2 group ({stat.parent}), shared with its siblings"
+        except OSError as error:
+            self.method += f" (no cgroup of its own: {error})"
+
+    def seconds(self) -> float:
+        return self._read()
+
+    @staticmethod
+    def _rusage() -> float:
+        import resource
+
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def close(self) -> None:
+        """Go back to the group the benchmark came from and remove its own (if nothing is left in it)."""
+        if self.group is None or self.came_from is None:
+            return
+        try:
+            (self.came_from / "cgroup.procs").write_text(str(os.getpid()), encoding="ascii")
+            self.group.rmdir()
+        except OSError as error:
+            print(f"note: {self.group} left behind: {error}", file=sys.stderr)
+
+
+def _own_group(controller: str) -> str:
+    """This process's group in the hierarchy of `controller` ('' for cgroup v2's unified one)."""
+    for line in Path("/proc/self/cgroup").read_text(encoding="ascii").splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return path
+    raise OSError(f"this process is in no {controller or 'cgroup v2'} group")
+
+
+def _counter(path: Path, name: str) -> int:
+    return next(int(line.split()[1]) for line in path.read_text().splitlines() if line.split()[0] == name)
+
+
+class Recording:
+    """Wall seconds the grading process spends in grade_class's recording step.
+
+    It wraps every function named `record` or `record_*` in graders.classroom.grade_class's namespace
+    (today record_total and autograde.record), so whatever grade_class calls to write a submission's
+    grade is timed there; nested calls count once, on any thread.
+    """
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+        self.names = sorted(
+            name
+            for name, value in vars(module).items()
+            if (name == "record" or name.startswith("record_")) and inspect.isfunction(value)
+        )
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+        self._depth = threading.local()
+
+    def _wrapped(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            depth = getattr(self._depth, "value", 0)
+            self._depth.value = depth + 1
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._depth.value = depth
+                if depth == 0:
+                    with self._lock:
+                        self.seconds += time.perf_counter() - start
+
+        return timed
+
+    @contextmanager
+    def active(self) -> Iterator["Recording"]:
+        originals = {name: getattr(self.module, name) for name in self.names}
+        for name, function in originals.items():
+            setattr(self.module, name, self._wrapped(function))
+        try:
+            yield self
+        finally:
+            for name, function in originals.items():
+                setattr(self.module, name, function)
+
+
+@dataclass(frozen=True)
+class ClassRun:
+    """One timed grade_class call: wall and CPU seconds, recording seconds, submissions graded now."""
+
+    seconds: float
+    cpu_seconds: float
+    recording_seconds: float
+    graded: int
+    recorded_by: tuple[str, ...]
+
+    @property
+    def recording_ms_each(self) -> float:
+        return 1000 * self.recording_seconds / self.graded
+
+
+def timed_class(meter: CpuMeter, submissions: Path, course: Path, **options: Any) -> ClassRun:
+    """grade_class(submissions, course, **options), measured; every submission must be graded now."""
+    recording = Recording(grade_class_module)
+    before = meter.seconds()
+    start = time.perf_counter()
+    with recording.active():
+        report = grade_class(submissions, course, **options)
+    seconds, cpu = time.perf_counter() - start, meter.seconds() - before
+    graded = report.graded_now
+    assert graded > 0, f"grade_class graded nothing in {course}"
+    return ClassRun(seconds, cpu, recording.seconds, graded, tuple(recording.names))
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -70,50 +239,75 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def bare_execution(notebook: Path, scratch: Path) -> tuple[float, float, float]:
-    """nbclient alone: seconds, slowest cell in seconds, and the kernel's peak resident memory in MiB."""
-    node = nbformat.read(notebook, as_version=4)
-    node.cells.append(nbformat.v4.new_code_cell(PEAK_MEMORY_CELL))
-    measured = scratch / notebook.name
-    nbformat.write(node, measured)
-    start = time.perf_counter()
-    run = execute(measured, answers_dir())
-    seconds = time.perf_counter() - start
-    printed = "".join(output.get("text", "") for output in run.notebook.cells[-1].outputs)
-    peak_kib = float(re.search(r"VmHWM (\d+)", printed).group(1))
-    return (
-        seconds,
-        max(cell_seconds(cell) for cell in run.notebook.cells if cell.cell_type == "code"),
-        peak_kib / 1024,
+def students(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}{index:02d}" for index in range(count)]
+
+
+def lay_out(course: Path, references: Path, notebooks: list[str], pool: int) -> None:
+    """Give a course the references already made (copied), making any that are missing."""
+    grading = Course(course.resolve(), "").grading
+    if (references / REFERENCES).is_dir():
+        shutil.copytree(references / REFERENCES, grading / REFERENCES, dirs_exist_ok=True)
+    make_references(grading, [(name, k) for name in notebooks for k in range(1, pool + 1)], jobs=2)
+
+
+def warm_class(
+    meter: CpuMeter, root: Path, notebook: str, names: list[str], references: Path, pool: int, **options: Any
+) -> ClassRun:
+    """A class of `names` graded on `notebook`, measured after a first grade_class call of one student has
+    laid the course out (nbgrader's release, references, workers), as a course is between two batches."""
+    submissions, course = root / "submissions", root / "course"
+    lay_out(course, references, [notebook], pool)
+    options = {"instances": pool, "instance_secret": SECRET, **options}
+    grade_class(write_solved_class(submissions, ["warmup"], notebook), course, **options)
+    write_solved_class(submissions, names, notebook)
+    return timed_class(meter, submissions, course, **options)
+
+
+@dataclass(frozen=True)
+class OwnCells:
+    """The floor: the solution's cells in a warm kernel plus scoring its answer file."""
+
+    seconds: float
+    slowest_cell_seconds: float
+    peak_rss_mib: float
+    full_marks: bool
+
+
+def own_cells(notebook: str, instance: int, reference: Path, scratch: Path) -> OwnCells:
+    """Run the solution in a kernel that has already imported torch, matplotlib and the course package
+    and taken one optimizer step, on `instance` with no reference in the kernel (as when graded)."""
+    node = nbformat.read(SOLUTIONS_DIR / f"{notebook}.ipynb", as_version=4)
+    solution = list(node.cells)
+    node.cells = [nbformat.v4.new_code_cell(WARM_UP), *solution, nbformat.v4.new_code_cell(PEAK_MEMORY_CELL)]
+    workdir, empty = scratch / notebook, scratch / f"{notebook}-no-reference"
+    workdir.mkdir(parents=True)
+    empty.mkdir()
+    client = NotebookClient(
+        node,
+        timeout=cell_timeout_for(notebook),
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
     )
-
-
-def cell_seconds(cell: nbformat.NotebookNode) -> float:
-    timing = cell.metadata.get("execution", {})
-    if "iopub.execute_input" not in timing or "shell.execute_reply" not in timing:
-        return 0.0
-    started = datetime.datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
-    ended = datetime.datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
-    return (ended - started).total_seconds()
-
-
-def nbgrader_autograde(names: list[str], scratch: Path) -> dict[str, float]:
-    """Seconds of `nbgrader autograde` (in its scratch course, sandbox kernel) for a correct submission."""
-    submissions = write_solved_class(scratch / "submissions", ["bench"], names[0])
-    for name in names[1:]:
-        write_solved_class(submissions, ["bench"], name)
-    course = Course(scratch / "course", sqlite_url(scratch / "course" / "gradebook.db"))
-    limits = Limits()
-    prepare_course(course, names, limits)
-    seconds = {}
-    outcomes: list[Outcome] = []
-    for name in names:
-        task = Task(name, "bench")
-        shutil.copytree(submissions / "bench" / name, course.submitted(task))
-        seconds[name] = timed(lambda task=task: outcomes.append(autograde(course, Outcome(task, ""), limits)))
-        graded = outcomes[-1].scratch / "autograded" / SCRATCH_STUDENT / name
-        assert graded.is_dir(), f"{name} was not graded"
-    return seconds
+    env = {
+        **os.environ,
+        "GRADERS_ANSWERS_DIR": str(empty),
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        INSTANCE_VARIABLE: str(instance),
+    }
+    cells = []
+    with client.setup_kernel(env=env):
+        client.execute_cell(node.cells[0], 0)
+        start = time.perf_counter()
+        for index in range(1, len(solution) + 1):
+            began = time.perf_counter()
+            client.execute_cell(node.cells[index], index)
+            cells.append(time.perf_counter() - began)
+        graded = grade_answer_file(notebook, workdir / answer_file(notebook), load_answers(reference))
+        seconds = time.perf_counter() - start
+        client.execute_cell(node.cells[-1], len(node.cells) - 1)
+    peak_kib = float("".join(output.get("text", "") for output in node.cells[-1].outputs).strip())
+    return OwnCells(seconds, max(cells), peak_kib / 1024, graded.score == graded.max_score)
 
 
 def fast_path_ms(name: str) -> float:
@@ -125,100 +319,100 @@ def fast_path_ms(name: str) -> float:
     )
 
 
-def reference_seconds(names: list[str], pool: int, jobs: int, scratch: Path) -> tuple[float, float]:
-    """Seconds to make the references of instances 1..pool of every notebook (each solution run once per
-    instance, `jobs` at a time), and seconds to find them all cached on a second call."""
-    pairs = [(name, instance) for name in names for instance in range(1, pool + 1)]
-    return timed(lambda: make_references(scratch, pairs, jobs)), timed(
-        lambda: make_references(scratch, pairs, jobs)
-    )
+@dataclass(frozen=True)
+class NotebookTimes:
+    """One notebook's measurements."""
+
+    name: str
+    own: OwnCells
+    classpath: ClassRun
+    students: int
+    fast_path_ms: float
+
+    @property
+    def class_seconds(self) -> float:
+        return self.classpath.seconds / self.students
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.classpath.cpu_seconds / self.students
 
 
-def with_references(course: Path, pool: int) -> None:
-    """Make notebook 00's references for every instance of the pool, so a measured run makes none."""
-    make_references(course / "grading", [("00_autograd", k) for k in range(1, pool + 1)], jobs=2)
+def per_notebook(meter: CpuMeter, plan: Settings, references: Path) -> list[NotebookTimes]:
+    times = []
+    for name in plan.notebooks:
+        names = students(f"{name[:2]}-student", plan.students_per_notebook)
+        instance = hidden_instance(SECRET, name, names[0], plan.pool)
+        own = own_cells(name, instance, reference_path(references, name, instance), WORK / "own")
+        print(f"{name}: own cells {own.seconds:.2f} s on instance {instance}", flush=True)
+        classpath = warm_class(meter, WORK / "path" / name, name, names, references, plan.pool, jobs=1)
+        print(f"{name}: class path {classpath.seconds / len(names):.2f} s per notebook", flush=True)
+        times.append(NotebookTimes(name, own, classpath, len(names), fast_path_ms(name)))
+    return times
 
 
-def class_seconds(jobs: int, scratch: Path, instances: int = 0) -> float:
-    """Wall time to grade CLASS_SIZE correct notebook-00 submissions once the course is laid out, on the
-    public instance or on hidden ones (their references made beforehand)."""
-    course, submissions = scratch / f"course{jobs}-{instances}", scratch / f"submissions{jobs}-{instances}"
-    grade_class(write_solved_class(submissions, ["warmup"], CLASS_NOTEBOOK), course, instances=instances)
-    with_references(course, instances)
-    write_solved_class(submissions, [f"student{index:02d}" for index in range(CLASS_SIZE)], CLASS_NOTEBOOK)
-    start = time.perf_counter()
-    report = grade_class(submissions, course, jobs=jobs, instances=instances)
-    seconds = time.perf_counter() - start
-    assert report.graded_now == CLASS_SIZE, f"graded {report.graded_now} of {CLASS_SIZE}"
-    return seconds
+@dataclass(frozen=True)
+class Classes:
+    """A class of notebook-00 submissions: JOBS=1 and 2 on the public instance, JOBS=2 on hidden ones."""
+
+    size: int
+    serial: ClassRun
+    parallel: ClassRun
+    hidden: ClassRun
+    pool: int
 
 
-def dask_seconds(workers: int, scratch: Path) -> tuple[float, float]:
-    """Seconds per notebook for CLASS_SIZE notebook-00 submissions on `workers` local Dask workers, and
-    per notebook for the rerun that grades nothing (collect, feedback, audit: the process's serial part)."""
-    course, submissions = scratch / f"dask{workers}", scratch / f"dask-submissions{workers}"
-    warmup = [f"warmup{index}" for index in range(workers)]
+def classes(meter: CpuMeter, plan: Settings, references: Path) -> Classes:
+    names = students("student", plan.class_size)
+    runs = [
+        warm_class(meter, WORK / f"class-{jobs}-{pool}", CLASS_NOTEBOOK, names, references, pool, jobs=jobs)
+        for jobs, pool in ((1, 0), (2, 0), (2, plan.pool))
+    ]
+    return Classes(plan.class_size, *runs, plan.pool)
+
+
+def dask_class(meter: CpuMeter, workers: int, plan: Settings, references: Path) -> ClassRun:
+    """The class graded on `workers` local Dask worker processes, started (and warmed) beforehand."""
     with LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        # Lays out the course and has every worker import nbgrader once, outside the measurement.
+        root = WORK / f"dask-{workers}"
+        submissions, course = root / "submissions", root / "course"
+        lay_out(course, references, [CLASS_NOTEBOOK], plan.pool)
+        options = {"scheduler": cluster.scheduler_address, "instances": plan.pool, "instance_secret": SECRET}
+        # One submission per worker first: each worker imports what grading needs outside the measurement.
         grade_class(
-            write_solved_class(submissions, warmup, CLASS_NOTEBOOK),
-            course,
-            scheduler=cluster.scheduler_address,
+            write_solved_class(submissions, students("warmup", workers), CLASS_NOTEBOOK), course, **options
         )
-        with_references(course, DEFAULT_POOL)
-        write_solved_class(
-            submissions, [f"student{index:02d}" for index in range(CLASS_SIZE)], CLASS_NOTEBOOK
-        )
-        start = time.perf_counter()
-        report = grade_class(submissions, course, scheduler=cluster.scheduler_address)
-        seconds = time.perf_counter() - start
-        rerun = timed(lambda: grade_class(submissions, course, scheduler=cluster.scheduler_address))
-    assert report.graded_now == CLASS_SIZE, f"graded {report.graded_now} of {CLASS_SIZE}"
-    return seconds / CLASS_SIZE, rerun / (CLASS_SIZE + workers)
+        write_solved_class(submissions, students("student", plan.class_size), CLASS_NOTEBOOK)
+        return timed_class(meter, submissions, course, **options)
 
 
-def render_distributed(one: float, two: float, serial: float, where: str) -> str:
-    """The Dask section: measured seconds per notebook, and a whole class extrapolated from them."""
-    notebooks = TARGET_STUDENTS * TARGET_NOTEBOOKS
-    per_worker = 2 * two  # a worker's seconds per notebook while two grade at once
-    cores = {"16 cores": CORES_PER_MACHINE, f"{MACHINES} machines of 16 cores": MACHINES * CORES_PER_MACHINE}
-    estimates = [
-        f"  - on {where}: about {(notebooks * per_worker / count + notebooks * serial) / 3600:.1f} h"
-        for where, count in cores.items()
-    ]
-    return "\n".join(
-        [
-            DISTRIBUTED_HEADING,
-            "",
-            "Measured by `make bench` (or `bench/run.py --distributed-only`) on"
-            f" {datetime.datetime.now():%Y-%m-%d %H:%M}: {where}.",
-            f"A class of {CLASS_SIZE} notebook-00 submissions graded by `python -m graders class --scheduler`"
-            " on a local Dask cluster (course laid out and workers started beforehand):",
-            "",
-            f"- 1 worker: {one:.1f} s per notebook; 2 workers: {two:.1f} s per notebook"
-            f" ({one / two:.2f}× faster).",
-            "- The grading process's own part once all is graded (collect, feedback, audit, CSV):"
-            f" {serial:.2f} s per notebook.",
-            f"- Estimate for {TARGET_STUDENTS:,} students × {TARGET_NOTEBOOKS} notebooks"
-            f" ({notebooks:,} notebooks) at {per_worker:.1f} s per notebook per worker, one worker per core,"
-            " plus that serial part:",
-            *estimates,
-            "",
-            "An extrapolation from the times above, not a measurement: it assumes grading scales with cores"
-            " (each kernel within its memory limit), notebook 00's time for every notebook (the others take"
-            " 1.4-2× longer, see the table above), and a recording process that keeps up with the workers.",
-            "",
-        ]
+def rerun_seconds(plan: Settings) -> float:
+    """The per-run fixed cost: grade_class over the JOBS=1 class again, with nothing left to grade."""
+    root = WORK / "class-1-0"
+    return timed(lambda: grade_class(root / "submissions", root / "course", jobs=1, instances=0))
+
+
+@dataclass(frozen=True)
+class References:
+    """Making the references of K hidden instances of every notebook: cold, then found cached."""
+
+    pool: int
+    notebooks: int
+    seconds: float
+    cpu_seconds: float
+    cached_seconds: float
+
+
+def references(meter: CpuMeter, plan: Settings, grading: Path) -> References:
+    pairs = [(name, k) for name in plan.notebooks for k in range(1, plan.pool + 1)]
+    before = meter.seconds()
+    made = timed(lambda: make_references(grading, pairs, jobs=2))
+    cpu = meter.seconds() - before
+    return References(
+        plan.pool, len(plan.notebooks), made, cpu, timed(lambda: make_references(grading, pairs, jobs=2))
     )
-
-
-def write_distributed(section: str) -> None:
-    """Replace (or append) the Dask section of bench/results.md, keeping the rest."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else ""
-    kept = text.split(DISTRIBUTED_HEADING)[0].rstrip("\n")
-    RESULTS.write_text(f"{kept}\n\n{section}" if kept else section, encoding="utf-8")
 
 
 def generated_answers(folder: Path, count: int) -> Path:
@@ -246,104 +440,257 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, load average at start {load}"
 
 
-@dataclass(frozen=True)
-class InstanceTimes:
-    """What hidden instances cost: making references (cold and cached) and grading a class on them."""
-
-    pool: int
-    notebooks: int
-    references_seconds: float
-    cached_seconds: float
-    hidden_class_seconds: float
+def verdict(met: bool, by: str) -> str:
+    return "**met**" if met else f"**missed** by {by}"
 
 
-def render(
-    times: list[NotebookTimes],
-    serial: float,
-    parallel: float,
-    thousand: float,
-    started: str,
-    instances: InstanceTimes,
-) -> str:
-    rows = [
-        f"| {t.name} | {t.nbclient_seconds:.1f} | {t.autograde_seconds:.1f} "
-        f"| {t.autograde_seconds / t.nbclient_seconds:.1f}× | {t.fast_path_ms:.1f} "
-        f"| {t.slowest_cell_seconds:.2f} | {cell_timeout_for(t.name)} | {t.peak_rss_mib:.0f} |"
-        for t in times
+@dataclass
+class Results:
+    """Every section's measurement, or the error that stopped it (the others are still written)."""
+
+    started: str
+    where: str
+    cpu_method: str
+    plan: Settings
+    references: References | str = "not run"
+    notebooks: list[NotebookTimes] | str = "not run"
+    classes: Classes | str = "not run"
+    rerun_seconds: float | str = "not run"
+    dask: tuple[ClassRun, ClassRun] | str = "not run"
+    thousand_seconds: float | str = "not run"
+    failures: list[str] = dataclasses.field(default_factory=list)
+
+
+def measure(results: Results, section: str, action: Callable[[], Any]) -> None:
+    """Set results.<section> to action(), or to the error that stopped it."""
+    try:
+        setattr(results, section, action())
+    except Exception as error:
+        traceback.print_exc()
+        message = f"not measured: {type(error).__name__}: {str(error)[:400]}"
+        setattr(results, section, message)
+        results.failures.append(f"{section}: {message}")
+
+
+def render(results: Results) -> str:
+    plan = results.plan
+    lines = [
+        "# Grading benchmark",
+        "",
+        f"Measured by `make bench`{' --quick' if plan.output == QUICK_RESULTS else ''} on {results.started}:"
+        f" {results.where}. All figures below come from this one run; the machine may have been shared,"
+        " so compare ratios within it.",
+        f"CPU-seconds: {results.cpu_method}.",
+        "",
     ]
-    per_autograde = sum(t.autograde_seconds for t in times) / len(times)
+    lines += render_notebooks(results)
+    lines += render_classes(results)
+    lines += render_dask(results)
+    lines += render_extrapolation(results)
+    lines += render_rest(results)
+    return "\n".join(lines)
+
+
+def render_notebooks(results: Results) -> list[str]:
+    times = results.notebooks
+    lines = ["## Per notebook: own cells, class path, fast path", ""]
+    if isinstance(times, str):
+        return [*lines, f"Per-notebook measurements: {times}", ""]
+    lines += [
+        "- **own s**: the solution's cells in a warm kernel (it has imported torch, matplotlib and the course"
+        " package and taken one optimizer step) on the hidden instance the class path grades it on, no"
+        " reference in the kernel, plus loading the reference and scoring its answer file: the floor.",
+        f"- **class path s**: wall time of `grade_class(..., jobs=1)` grading {times[0].students} correct"
+        " submission(s) of the notebook (the solved student notebook, hidden instances with the references"
+        " made beforehand), divided by their number, after a first call graded one student in the same course"
+        " (nbgrader's release laid out, workers warm). It includes every per-run cost of the call.",
+        "- **CPU s**: CPU-seconds of everything that call ran (grading process, kernels, helpers),"
+        " per notebook.",
+        "- **recording ms**: the grading process's serial recording time per submission (see below).",
+        "",
+        "| notebook | own s | class path s | class / own | class − own s | CPU s | recording ms "
+        "| fast path ms/file | slowest cell s | cell timeout s | peak kernel RSS MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for t in times:
+        marks = "" if t.own.full_marks else " (own run NOT full marks)"
+        lines.append(
+            f"| {t.name}{marks} | {t.own.seconds:.2f} | {t.class_seconds:.2f}"
+            f" | {t.class_seconds / t.own.seconds:.1f}× | {t.class_seconds - t.own.seconds:.2f}"
+            f" | {t.cpu_seconds:.1f} | {t.classpath.recording_ms_each:.1f}"
+            f" | {t.fast_path_ms:.1f} | {t.own.slowest_cell_seconds:.2f} | {cell_timeout_for(t.name)}"
+            f" | {t.own.peak_rss_mib:.0f} |"
+        )
+    overhead = sum(t.class_seconds - t.own.seconds for t in times) / len(times)
+    serial = sum(t.classpath.recording_seconds for t in times) / sum(t.classpath.graded for t in times) * 1000
     per_fast = sum(t.fast_path_ms for t in times) / len(times) / 1000
-    return "\n".join(
-        [
-            "# Grading benchmark",
-            "",
-            f"Measured by `make bench` on {started}: {machine()}.",
-            "Numbers from one run; the machine may have been shared, so compare ratios within the table.",
-            "",
-            "| notebook | nbclient s | nbgrader autograde s | autograde / nbclient | fast path ms/file "
-            "| slowest cell s | cell timeout s | peak kernel RSS MiB |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-            *rows,
-            "",
-            f"- Fast path vs nbgrader: {per_autograde / per_fast:,.0f}× faster per notebook on average "
-            f"({per_fast * 1000:.1f} ms vs {per_autograde:.1f} s).",
-            f"- {GENERATED_FILES:,} generated answer files (notebook 00) through the fast path: "
-            f"{thousand:.1f} s ({1000 * thousand / GENERATED_FILES:.1f} ms per file).",
-            f"- A class of {CLASS_SIZE} notebook-00 submissions, course already laid out: "
-            f"JOBS=1 {serial:.1f} s, JOBS=2 {parallel:.1f} s: {serial / parallel:.2f}× faster with 2.",
-            f"- References of {instances.pool} hidden instances for all {instances.notebooks} notebooks"
-            f" ({instances.pool * instances.notebooks} solution runs, 2 at a time, cached in the course):"
-            f" {instances.references_seconds:.0f} s once"
-            f" ({instances.references_seconds / (instances.pool * instances.notebooks):.1f} s per run);"
-            f" found cached: {instances.cached_seconds:.2f} s.",
-            f"- The same class graded on hidden instances (K={instances.pool}, references made beforehand),"
-            f" JOBS=2: {instances.hidden_class_seconds:.1f} s, against {parallel:.1f} s on the public one"
-            f" ({instances.hidden_class_seconds / parallel:.2f}×).",
-            "- Cell timeouts (CELL_TIMEOUT_SECONDS in graders/core/specs, or its default) are at least"
-            f" {min(cell_timeout_for(t.name) / t.slowest_cell_seconds for t in times):.0f}×"
-            " the slowest solution cell above.",
-            "",
-        ]
+    per_class = sum(t.class_seconds for t in times) / len(times)
+    recorded_by = ", ".join(times[0].classpath.recorded_by) or "none found: serial time NOT measured"
+    return [
+        *lines,
+        "",
+        f"- Target, class path ≤ own + {OVERHEAD_TARGET_SECONDS:.1f} s on average over the"
+        f" {len(times)} notebooks: average (class path − own) = {overhead:.2f} s:"
+        f" {verdict(overhead <= OVERHEAD_TARGET_SECONDS, f'{overhead - OVERHEAD_TARGET_SECONDS:.2f} s')}.",
+        f"- Target, serial grading-process time ≤ {SERIAL_TARGET_MS:.0f} ms per notebook: {serial:.1f} ms"
+        f" per submission recorded on the class path above:"
+        f" {verdict(serial <= SERIAL_TARGET_MS, f'{serial - SERIAL_TARGET_MS:.1f} ms')}."
+        f" Measured as the wall time the grading process spends inside grade_class's recording step: every"
+        f" function named `record` or `record_*` in graders.classroom.grade_class's namespace is wrapped for"
+        f" the call (here: {recorded_by}), nested calls counted once, summed and divided by the submissions"
+        " graded. The per-run fixed cost is apart (below).",
+        f"- Fast path vs class path: {per_class / per_fast:,.0f}× faster per notebook on average"
+        f" ({per_fast * 1000:.1f} ms vs {per_class:.1f} s).",
+        "- Cell timeouts (CELL_TIMEOUT_SECONDS in graders/core/specs, or its default) are at least"
+        f" {min(cell_timeout_for(t.name) / t.own.slowest_cell_seconds for t in times):.0f}×"
+        " the slowest solution cell above.",
+        "",
+    ]
+
+
+def render_classes(results: Results) -> list[str]:
+    lines = ["## A class through the thread pool, with and without hidden instances", ""]
+    found = results.classes
+    if isinstance(found, str):
+        return [*lines, f"The notebook-00 classes: {found}", ""]
+    rerun = results.rerun_seconds
+    rerun_line = (
+        f"- Per-run fixed cost: grade_class over the JOBS=1 class again, nothing left to grade:"
+        f" {rerun:.2f} s."
+        if isinstance(rerun, float)
+        else f"- Per-run fixed cost: {rerun}"
     )
+    return [
+        *lines,
+        f"A class of {found.size} correct notebook-00 submissions, graded after the course was laid out"
+        " (one student graded first):",
+        "",
+        f"- public instance: JOBS=1 {found.serial.seconds:.1f} s, JOBS=2 {found.parallel.seconds:.1f} s:"
+        f" {found.serial.seconds / found.parallel.seconds:.2f}× faster with 2.",
+        f"- hidden instances (K={found.pool}, references made beforehand), JOBS=2:"
+        f" {found.hidden.seconds:.1f} s,"
+        f" against {found.parallel.seconds:.1f} s on the public one"
+        f" ({found.hidden.seconds / found.parallel.seconds:.2f}×).",
+        rerun_line,
+        "",
+    ]
 
 
-def distributed() -> str:
-    """The Dask measurements, rendered."""
-    where = machine()
-    one, _ = dask_seconds(1, WORK / "dask")
-    two, serial = dask_seconds(2, WORK / "dask")
-    return render_distributed(one, two, serial, where)
+def render_dask(results: Results) -> list[str]:
+    lines = ["## Through Dask distributed", ""]
+    if isinstance(results.dask, str):
+        return [*lines, f"The Dask classes: {results.dask}", ""]
+    one, two = results.dask
+    speedup = one.seconds / two.seconds
+    return [
+        *lines,
+        f"A class of {one.graded} correct notebook-00 submissions on hidden instances, graded by"
+        " `grade_class(..., scheduler=...)` on a local Dask cluster of 1, then 2 worker processes (one thread"
+        " each), started beforehand and warmed by one submission per worker:",
+        "",
+        f"- 1 worker: {one.seconds:.1f} s ({one.seconds / one.graded:.2f} s per notebook);"
+        f" 2 workers: {two.seconds:.1f} s ({two.seconds / two.graded:.2f} s per notebook).",
+        f"- Target, 2 workers ≥ {DASK_TARGET_SPEEDUP}× one: {speedup:.2f}×:"
+        f" {verdict(speedup >= DASK_TARGET_SPEEDUP, f'{DASK_TARGET_SPEEDUP - speedup:.2f}×')}.",
+        f"- The grading process's recording step: {one.recording_ms_each:.1f} ms per notebook with 1 worker,"
+        f" {two.recording_ms_each:.1f} ms with 2.",
+        "",
+    ]
+
+
+def render_extrapolation(results: Results) -> list[str]:
+    lines = [f"## {TARGET_STUDENTS:,} students × {TARGET_NOTEBOOKS} notebooks, extrapolated", ""]
+    if isinstance(results.notebooks, str):
+        return [*lines, "Not computed: the per-notebook measurements are missing.", ""]
+    times = results.notebooks
+    count = TARGET_STUDENTS * TARGET_NOTEBOOKS
+    cpu = sum(t.cpu_seconds for t in times) / len(times)
+    serial = sum(t.classpath.recording_seconds for t in times) / sum(t.classpath.graded for t in times)
+    fixed = results.rerun_seconds if isinstance(results.rerun_seconds, float) else 0.0
+    estimates = []
+    for label, cores in (
+        ("16 cores", CORES_PER_MACHINE),
+        (f"{MACHINES} machines of 16 cores", MACHINES * CORES_PER_MACHINE),
+    ):
+        minutes = (count * cpu / cores + count * serial + fixed) / 60
+        target = (
+            f": target ≤ {CLASS_TARGET_MINUTES:.0f} min"
+            f" {verdict(minutes <= CLASS_TARGET_MINUTES, f'{minutes - CLASS_TARGET_MINUTES:.0f} min')}"
+            if cores == CORES_PER_MACHINE
+            else ""
+        )
+        estimates.append(f"- on {label}: {minutes:.0f} min ({minutes / 60:.1f} h){target}.")
+    return [
+        *lines,
+        f"T = N × c / cores + N × s + F, with N = {count:,} notebooks; c = {cpu:.2f} CPU-seconds per"
+        f" notebook, the mean over the {len(times)} notebooks of the class path's measured CPU-seconds"
+        f" (grading process, kernels and helpers together); s = {serial * 1000:.1f} ms, the grading process's serial recording"
+        f" time per notebook (counted on top of the cores' work, an upper bound, since it overlaps the"
+        f" grading); F = {fixed:.1f} s, the per-run fixed cost.",
+        "",
+        *estimates,
+        "",
+        "An extrapolation, not a measurement: it assumes grading scales with cores (one worker per core, each"
+        " kernel within its memory limit) and that this machine's CPU-seconds hold on the target's cores.",
+        "",
+    ]
+
+
+def render_rest(results: Results) -> list[str]:
+    lines = ["## Hidden instances' references and the fast path", ""]
+    made = results.references
+    if isinstance(made, References):
+        runs = made.pool * made.notebooks
+        lines.append(
+            f"- References of {made.pool} hidden instances for all {made.notebooks} notebooks"
+            f" ({runs} solution runs, 2 at a time, cached in the course): {made.seconds:.0f} s once"
+            f" ({made.seconds / runs:.1f} s and {made.cpu_seconds / runs:.1f} CPU-seconds per run);"
+            f" found cached: {made.cached_seconds:.2f} s."
+        )
+    else:
+        lines.append(f"- References of the hidden instances: {made}")
+    thousand = results.thousand_seconds
+    if isinstance(thousand, float):
+        lines.append(
+            f"- {GENERATED_FILES:,} generated answer files (notebook 00) through the fast path:"
+            f" {thousand:.1f} s"
+            f" ({1000 * thousand / GENERATED_FILES:.1f} ms per file)."
+        )
+    else:
+        lines.append(f"- {GENERATED_FILES:,} answer files through the fast path: {thousand}")
+    if results.failures:
+        lines += ["", "Sections that failed in this run:", *(f"- {failure}" for failure in results.failures)]
+    return [*lines, ""]
 
 
 def main() -> None:
-    if "--distributed-only" in sys.argv:
-        shutil.rmtree(WORK, ignore_errors=True)
-        write_distributed(distributed())
-        shutil.rmtree(WORK, ignore_errors=True)
-        print(RESULTS.read_text(encoding="utf-8"))
-        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="2 notebooks, a class of 4, K=2: a check, not results"
+    )
+    plan = settings(parser.parse_args().quick)
     started = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    where = machine()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    names = [path.stem for path in solution_notebooks()]
-    bare = {}
-    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-        for path in solution_notebooks():
-            bare[path.stem] = bare_execution(path, Path(scratch))
-            print(f"nbclient {path.stem}: {bare[path.stem][0]:.1f} s", flush=True)
-    autograded = nbgrader_autograde(names, WORK / "autograde")
-    print("autograde:", {name: round(seconds, 1) for name, seconds in autograded.items()}, flush=True)
-    times = [NotebookTimes(name, *bare[name], autograded[name], fast_path_ms(name)) for name in names]
-    serial, parallel = class_seconds(1, WORK / "classes"), class_seconds(2, WORK / "classes")
-    made, cached = reference_seconds(names, DEFAULT_POOL, 2, WORK / "references")
-    hidden = class_seconds(2, WORK / "classes", instances=DEFAULT_POOL)
-    instances = InstanceTimes(DEFAULT_POOL, len(names), made, cached, hidden)
-    folder = generated_answers(WORK / "generated", GENERATED_FILES)
-    thousand = timed(lambda: grade_folder(folder, ["00_autograd"]))
-    RESULTS.write_text(render(times, serial, parallel, thousand, started, instances), encoding="utf-8")
-    write_distributed(distributed())
+    meter = CpuMeter()
+    results = Results(started, where, meter.method, plan)
+    grading = WORK / "references"
+    try:
+        measure(results, "references", lambda: references(meter, plan, grading))
+        measure(results, "notebooks", lambda: per_notebook(meter, plan, grading))
+        measure(results, "classes", lambda: classes(meter, plan, grading))
+        measure(results, "rerun_seconds", lambda: rerun_seconds(plan))
+        measure(results, "dask", lambda: tuple(dask_class(meter, n, plan, grading) for n in (1, 2)))
+        folder = generated_answers(WORK / "generated", GENERATED_FILES)
+        measure(results, "thousand_seconds", lambda: timed(lambda: grade_folder(folder, ["00_autograd"])))
+    finally:
+        meter.close()
+    plan.output.write_text(render(results), encoding="utf-8")
     shutil.rmtree(WORK, ignore_errors=True)
-    print(RESULTS.read_text(encoding="utf-8"))
+    print(plan.output.read_text(encoding="utf-8"))
+    print(f"written to {plan.output}")
+    sys.exit(1 if results.failures else 0)
 
 
 if __name__ == "__main__":

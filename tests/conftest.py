@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from graders.classroom.course import solution_notebooks
+from graders.classroom.notebook_runs import Execution, run_many
 from graders.core.paths import answers_dir
-from graders.publishing.build import Execution, run_many
 
 # The hidden instances every notebook's tests also solve (graders.core.instances); 0 is the public one.
 TEST_INSTANCES = (1, 2)

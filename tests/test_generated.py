@@ -9,9 +9,10 @@ import pytest
 from nbgrader.utils import determine_grade, is_grade, is_solution
 
 from graders.classroom.course import solution_notebooks
+from graders.classroom.notebook_runs import Execution
 from graders.core.paths import NOTEBOOKS_DIR, answers_dir
 from graders.core.specs import specs_for
-from graders.publishing.build import Execution, stale_answers, stale_student_notebooks
+from graders.publishing.build import stale_answers, stale_student_notebooks
 
 NOTEBOOKS = [path.stem for path in solution_notebooks()]
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)

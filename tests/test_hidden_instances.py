@@ -15,6 +15,7 @@ from test_sandbox import sandbox_or_skip
 from graders.classroom.audit import NOT_ITS_OWN
 from graders.classroom.grade_class import grade_class
 from graders.classroom.hidden_instances import SECRET_FILE, hidden_instance, instance_plan
+from graders.classroom.notebook_runs import Execution
 from graders.classroom.references import reference_path, solution_digest
 from graders.classroom.sandbox import Limits
 from graders.core.answer_files import find_answer_file
@@ -23,7 +24,6 @@ from graders.core.loader import load_answers
 from graders.core.paths import answers_dir
 from graders.core.scoring import grade_answer_file
 from graders.core.specs import instance_free_keys
-from graders.publishing.build import Execution
 
 # Every test here grades through nbgrader in the sandbox.
 pytestmark = pytest.mark.slow

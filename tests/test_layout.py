@@ -1,5 +1,6 @@
-"""The package's layout: the kernel-safe core imports nothing from the classroom or publishing, and importing
-any module changes nothing in IPython or the process (the student API's setup does that, in the kernel)."""
+"""The package's layout: the kernel-safe core imports nothing from the classroom or publishing, the classroom
+nothing from publishing (publishing builds on both), and importing any module changes nothing in IPython or
+the process (the student API's setup does that, in the kernel)."""
 
 import ast
 import json
@@ -7,10 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import graders
 
 PACKAGE = Path(graders.__file__).parent
-OUTER_WINGS = ("graders.classroom", "graders.publishing")
+# Each wing, and the wings it must not import: the core serves a student's kernel, which has no nbgrader,
+# and the classroom grades with no part of what the course publishes.
+FORBIDDEN = {
+    "core": ("graders.classroom", "graders.publishing"),
+    "classroom": ("graders.publishing",),
+}
 
 
 def _imported(path: Path) -> set[str]:
@@ -24,21 +32,36 @@ def _imported(path: Path) -> set[str]:
     return names
 
 
-def test_the_core_imports_nothing_from_classroom_or_publishing() -> None:
-    modules = sorted((PACKAGE / "core").rglob("*.py"))
-    assert len(modules) > 20, "the core's modules were not found"
-    crossings = {path.relative_to(PACKAGE): sorted(_imported(path)) for path in modules}
-    assert not {
-        str(path): [name for name in names if name.startswith(OUTER_WINGS)]
+@pytest.mark.parametrize("wing", sorted(FORBIDDEN))
+def test_a_wing_imports_nothing_from_the_wings_it_must_not(wing: str) -> None:
+    modules = sorted((PACKAGE / wing).rglob("*.py"))
+    assert len(modules) > 20, f"the {wing}'s modules were not found"
+    crossings = {str(path.relative_to(PACKAGE)): sorted(_imported(path)) for path in modules}
+    assert {
+        path: [name for name in names if name.startswith(FORBIDDEN[wing])]
         for path, names in crossings.items()
-        if any(name.startswith(OUTER_WINGS) for name in names)
-    }
+        if any(name.startswith(FORBIDDEN[wing]) for name in names)
+    } == {}
 
 
-def test_the_boundary_check_sees_an_import_from_the_classroom(tmp_path: Path) -> None:
+def test_the_boundary_check_sees_an_import_from_another_wing(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from graders.classroom import sandbox\n", encoding="utf-8")
-    assert "graders.classroom.sandbox" in _imported(module)
+    module.write_text(
+        "def f():\n    from graders.classroom import sandbox\n    import graders.publishing.build\n",
+        encoding="utf-8",
+    )
+    assert {"graders.classroom.sandbox", "graders.publishing.build"} <= _imported(module)
+
+
+def test_no_module_imports_relatively() -> None:
+    # A relative import would slip past the boundary checks, which read absolute module names.
+    relative = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.level
+    ]
+    assert relative == []
 
 
 # Run in a fresh interpreter: an IPython shell stands ready as in a kernel, then every module is imported.

@@ -17,11 +17,11 @@ import torch
 from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
 from torch.utils.data import DataLoader, TensorDataset
 
+from graders.classroom.notebook_runs import execute
 from graders.core.loader import loads_answers
 from graders.core.paths import SOLUTIONS_DIR, answers_dir
 from graders.core.problems.nb04_linear_mapping import problem
 from graders.core.tolerances import SGD_EXCESS_LOSS
-from graders.publishing.build import execute
 
 NOTEBOOK = "04_linear_mapping"
 X = np.arange(-16, 16, 2)

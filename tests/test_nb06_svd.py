@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
 
+from graders.classroom.notebook_runs import execute
 from graders.core.loader import loads_answers
 from graders.core.paths import SOLUTIONS_DIR, answers_dir
 from graders.core.problems.nb06_svd import CONVERGING, GAPS, SMALLEST, problem
-from graders.publishing.build import execute
 
 NOTEBOOK = "06_svd"
 ROWS, COLUMNS = 6, 4

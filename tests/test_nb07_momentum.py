@@ -23,10 +23,10 @@ from grading_helpers import (
     scores,
 )
 
+from graders.classroom.notebook_runs import Execution, execute
 from graders.core.loader import loads_answers
 from graders.core.paths import SOLUTIONS_DIR, answers_dir
 from graders.core.problems.nb07_momentum import KAPPA_SHIFT, START_MAGNITUDES, Problem, problem
-from graders.publishing.build import Execution, execute
 
 NOTEBOOK = "07_momentum"
 LEARNING_RATE, MOMENTUM, DAMPENING, STEPS = 0.001, 0.9, 0.5, 200

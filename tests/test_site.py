@@ -17,8 +17,8 @@ import pytest
 from nbgrader.utils import is_solution
 
 from graders.classroom.course import solution_notebooks
+from graders.classroom.notebook_runs import Execution
 from graders.core.paths import NOTEBOOKS_DIR, REPO_ROOT
-from graders.publishing.build import Execution
 from graders.publishing.learning_path import CONDITIONING_THREAD, PATH
 from graders.publishing.site import Lesson, build_site, describe, load_executed, render_index
 

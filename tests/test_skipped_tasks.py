@@ -10,9 +10,9 @@ import re
 
 import pytest
 
+from graders.classroom.notebook_runs import Execution, run_many
 from graders.core.paths import NOTEBOOKS_DIR, answers_dir
 from graders.core.student import _explain
-from graders.publishing.build import Execution, run_many
 
 # Every test here executes the released notebooks.
 pytestmark = pytest.mark.slow

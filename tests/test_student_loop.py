@@ -10,11 +10,11 @@ import nbformat
 import pytest
 from class_fixture import NOTEBOOK, solution_sources, student_notebook
 
+from graders.classroom.notebook_runs import execute
 from graders.core.loader import load_answers
 from graders.core.paths import answers_dir
 from graders.core.specs import specs_for
 from graders.core.student import STALE, check, dump_answers
-from graders.publishing.build import execute
 
 # Every test here executes a notebook.
 pytestmark = pytest.mark.slow

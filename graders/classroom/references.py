@@ -14,9 +14,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from graders.classroom.notebook_runs import execute
 from graders.core.instances import PUBLIC_INSTANCE
 from graders.core.paths import SOLUTIONS_DIR, answers_dir
-from graders.publishing.build import execute
 
 REFERENCES = "references"
 

@@ -12,74 +12,24 @@ with the same keys, still counts as fresh: graded against the committed file, it
 """
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 from graders.classroom.course import make_course_dir, solution_notebooks
 from graders.classroom.gradebook import run_nbgrader
+from graders.classroom.notebook_runs import Execution, run_many
+from graders.classroom.settings import load_settings
 from graders.core.answer_files import answer_file
 from graders.core.grading import grade_answers
-from graders.core.instances import INSTANCE_VARIABLE, PUBLIC_INSTANCE
 from graders.core.loader import loads_answers
 from graders.core.paths import NOTEBOOKS_DIR, REPO_ROOT, answers_dir
 from graders.core.specs import specs_for
 
 EXECUTED_DIR = REPO_ROOT / "build" / "executed"
-# Each notebook runs in under 20 s; a cell that takes minutes is a bug worth failing on.
-CELL_TIMEOUT_SECONDS = 120
-
-
-@dataclass(frozen=True)
-class Execution:
-    """A solution notebook after a run: its cells with outputs and the answer file it dumped."""
-
-    notebook: nbformat.NotebookNode
-    answer_json: bytes | None
-
-
-def execute(
-    notebook: Path,
-    reference_dir: Path,
-    *,
-    allow_errors: bool = False,
-    copy_of: Path | None = None,
-    instance: int = PUBLIC_INSTANCE,
-) -> Execution:
-    """Run a notebook top to bottom in a fresh kernel inside a scratch folder.
-
-    allow_errors: run every cell and keep each error as the cell's output, instead of stopping at the
-    first. copy_of: a folder copied into the scratch folder first, so the notebook runs among its siblings.
-    instance: the problem instance the notebook solves (graders.core.instances).
-    """
-    with tempfile.TemporaryDirectory(prefix=f"run-{notebook.stem}-") as workdir:
-        if copy_of is not None:
-            shutil.copytree(copy_of, workdir, dirs_exist_ok=True)
-        node = nbformat.read(notebook, as_version=4)
-        client = NotebookClient(
-            node,
-            timeout=CELL_TIMEOUT_SECONDS,
-            kernel_name="python3",
-            allow_errors=allow_errors,
-            resources={"metadata": {"path": workdir}},
-            extra_arguments=["--InlineBackend.figure_formats=retina"],  # sharp plots on the site's pages
-        )
-        env = {
-            **os.environ,
-            "GRADERS_ANSWERS_DIR": str(reference_dir),
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            INSTANCE_VARIABLE: str(instance),
-        }
-        client.execute(env=env)
-        answer = Path(workdir) / answer_file(notebook.stem)
-        return Execution(node, answer.read_bytes() if answer.exists() else None)
 
 
 def generate_student(notebooks: list[Path], out_dir: Path) -> list[Path]:
@@ -189,26 +139,6 @@ def _same_answers(name: str, committed: bytes, fresh: bytes) -> bool:
     return all(result.earned == result.points for result in results)
 
 
-def run_many(
-    notebooks: list[Path],
-    reference_dir: Path,
-    jobs: int,
-    *,
-    allow_errors: bool = False,
-    copy_of: Path | None = None,
-    instance: int = PUBLIC_INSTANCE,
-) -> dict[str, Execution | Exception]:
-    """Execute notebooks in parallel; a notebook that fails yields its exception, not a lost batch.
-
-    allow_errors, copy_of and instance are execute's, the same for every notebook."""
-    options = {"allow_errors": allow_errors, "copy_of": copy_of, "instance": instance}
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {
-            notebook.stem: pool.submit(execute, notebook, reference_dir, **options) for notebook in notebooks
-        }
-        return {name: future.exception() or future.result() for name, future in futures.items()}
-
-
 def _run_all(notebooks: list[Path], reference_dir: Path, jobs: int) -> list[Execution]:
     runs = run_many(notebooks, reference_dir, jobs)
     failures = {name: run for name, run in runs.items() if isinstance(run, Exception)}
@@ -238,18 +168,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("target", choices=["student", "answers", "executed", "check"])
     parser.add_argument("notebooks", nargs="*", help="notebook names like 00_autograd (default: all)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="notebooks executed at once")
+    parser.add_argument(
+        "--jobs", type=int, help="notebooks run at once (default: nbgrader_config.py's c.ClassGrader.jobs)"
+    )
     args = parser.parse_args(argv)
+    jobs = load_settings().jobs if args.jobs is None else args.jobs
     notebooks = _selected(args.notebooks)
     if args.target == "student":
         written = generate_student(notebooks, NOTEBOOKS_DIR)
     elif args.target == "answers":
-        written = generate_answers(notebooks, answers_dir(), args.jobs)
+        written = generate_answers(notebooks, answers_dir(), jobs)
     elif args.target == "executed":
-        written = generate_executed(notebooks, EXECUTED_DIR, args.jobs)
+        written = generate_executed(notebooks, EXECUTED_DIR, jobs)
     else:
         problems = stale_student_notebooks(notebooks) + stale_answers(
-            run_many(notebooks, answers_dir(), args.jobs)
+            run_many(notebooks, answers_dir(), jobs)
         )
         print("\n".join(problems) or f"notebooks/ and answers/ are up to date ({len(notebooks)} notebooks)")
         return 1 if problems else 0
