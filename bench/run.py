@@ -624,9 +624,9 @@ def render_extrapolation(results: Results) -> list[str]:
         *lines,
         f"T = N × c / cores + N × s + F, with N = {count:,} notebooks; c = {cpu:.2f} CPU-seconds per"
         f" notebook, the mean over the {len(times)} notebooks of the class path's measured CPU-seconds"
-        f" (grading process, kernels and helpers together); s = {serial * 1000:.1f} ms, the grading process's serial recording"
-        f" time per notebook (counted on top of the cores' work, an upper bound, since it overlaps the"
-        f" grading); F = {fixed:.1f} s, the per-run fixed cost.",
+        f" (grading process, kernels and helpers together); s = {serial * 1000:.1f} ms, the grading"
+        f" process's serial recording time per notebook (counted on top of the cores' work: an upper"
+        f" bound, since it overlaps the grading); F = {fixed:.1f} s, the per-run fixed cost.",
         "",
         *estimates,
         "",
