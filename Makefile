@@ -117,9 +117,10 @@ grade: setup sandbox-tool
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [JOBS=N] [ROSTER=csv]"; exit 2; }
 	$(BIN)/python -m graders class "$(SUBMISSIONS)" $(if $(filter command line environment,$(origin JOBS)),--jobs $(JOBS)) $(if $(ROSTER),--roster "$(ROSTER)")
 
-## Measure grading speed and memory on this machine into bench/results.md (not a test).
-bench: setup
-	$(BIN)/python bench/run.py
+## Measure grading speed and memory on this machine into bench/results.md (not a test; every figure from one
+## run, best on a quiet machine). make bench BENCH_ARGS=--quick checks the script end to end (2 notebooks).
+bench: setup sandbox-tool
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 check-generated: setup
 	$(BIN)/python -m graders.publishing.build check --jobs $(JOBS)
