@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 # constraints.txt holds torch at 2.13.0 for every install, so no dependency can upgrade it.
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
-JOBS ?= 2
+# Kernels run at once: nbgrader_config.py's c.ClassGrader.jobs, unless given as JOBS=N (make answers JOBS=4).
+JOBS_FLAG = $(if $(JOBS),--jobs $(JOBS))
 # PyTorch's CPU wheels by default: on Linux the public index's torch pulls several GB of CUDA packages.
 # For a GPU: TORCH_INDEX=https://download.pytorch.org/whl/cu128 make setup (the pin stays 2.13.0).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
@@ -46,7 +47,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## Regenerate everything derived from solutions/ and grade the sample submission.
 demo: setup
-	$(BIN)/python -m graders.publishing.build answers --jobs $(JOBS)
+	$(BIN)/python -m graders.publishing.build answers $(JOBS_FLAG)
 	$(BIN)/python -m graders.publishing.build student
 	$(BIN)/python -m graders grade examples/sample_submission
 
@@ -91,10 +92,10 @@ student: setup
 	$(BIN)/python -m graders.publishing.build student
 
 answers: setup
-	$(BIN)/python -m graders.publishing.build answers --jobs $(JOBS)
+	$(BIN)/python -m graders.publishing.build answers $(JOBS_FLAG)
 
 executed: setup
-	$(BIN)/python -m graders.publishing.build executed --jobs $(JOBS)
+	$(BIN)/python -m graders.publishing.build executed $(JOBS_FLAG)
 
 ## The course package as a wheel in build/wheel/: what a notebook run on its own installs from the site.
 wheel: setup
@@ -115,7 +116,7 @@ regenerate: student answers
 ## without JOBS, c.ClassGrader.jobs of nbgrader_config.py
 grade: setup sandbox-tool
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [JOBS=N] [ROSTER=csv]"; exit 2; }
-	$(BIN)/python -m graders class "$(SUBMISSIONS)" $(if $(filter command line environment,$(origin JOBS)),--jobs $(JOBS)) $(if $(ROSTER),--roster "$(ROSTER)")
+	$(BIN)/python -m graders class "$(SUBMISSIONS)" $(JOBS_FLAG) $(if $(ROSTER),--roster "$(ROSTER)")
 
 ## Measure grading speed and memory on this machine into bench/results.md (not a test; every figure from one
 ## run, best on a quiet machine). make bench BENCH_ARGS=--quick checks the script end to end (2 notebooks).
@@ -123,7 +124,7 @@ bench: setup sandbox-tool
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 check-generated: setup
-	$(BIN)/python -m graders.publishing.build check --jobs $(JOBS)
+	$(BIN)/python -m graders.publishing.build check $(JOBS_FLAG)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -3,6 +3,8 @@
 An instructor's own course directory can `load_subconfig` this file or copy it.
 """
 
+from graders.core.specs import DEFAULT_CELL_TIMEOUT_SECONDS
+
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
 # The course every gradebook row belongs to: nbgrader's apps default to "" and create no course row, which
@@ -14,11 +16,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.enforce_metadata = True
 
 # nbgrader's default of 30 s per cell is a guess; `python -m graders class` passes each notebook's own
-# limit from its spec module (graders/core/specs, CELL_TIMEOUT_SECONDS, measured by `make bench`). This is the
-# fallback
-# for a plain `nbgrader autograde`: every solution cell takes seconds, so 120 s leaves room for a slow
-# machine while a student's infinite loop still ends, interrupted rather than killing the kernel.
-c.Execute.timeout = 120
+# limit from its spec module (graders/core/specs, CELL_TIMEOUT_SECONDS, measured by `make bench`). A plain
+# `nbgrader autograde` gets the specs' default, so a student's infinite loop ends, interrupted rather than
+# killing the kernel.
+c.Execute.timeout = DEFAULT_CELL_TIMEOUT_SECONDS
 c.Execute.interrupt_on_timeout = True
 # A student who deletes a graded cell gets it back, and scores what the restored cell gives.
 c.OverwriteCells.add_missing_cells = True
@@ -58,6 +59,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
-# `python -m graders class` (graders.classroom.settings.ClassGrader): its traits' defaults (2 jobs, for a
-# 2-core machine; 4 GiB per kernel) hold unless a course sets them here, e.g. `c.ClassGrader.jobs = 8`;
-# the command-line flag of the same name overrides both for one run.
+# `python -m graders class` (graders.classroom.settings.ClassGrader; `--help` shows each default): its
+# traits' defaults hold unless a course sets them here, e.g. `c.ClassGrader.jobs = 8` on a bigger machine,
+# which `python -m graders.publishing.build` also uses for the notebooks it runs at once; the command-line
+# flag of the same name overrides it for one run.

@@ -20,9 +20,11 @@ class ClassGrader(Configurable):
     """The class grader's settings; every one but the secret has a command-line flag of the same name
     (a command line shows in `ps`)."""
 
-    jobs = Integer(2, help="submissions autograded at once (two kernels suit a 2-core machine)").tag(
-        config=True
-    )
+    jobs = Integer(
+        2,
+        help="submissions autograded at once, and notebooks the build runs at once (two kernels suit a 2-core"
+        " machine)",
+    ).tag(config=True)
     cell_timeout = Integer(0, help="seconds per cell; 0: the notebook's own").tag(config=True)
     memory_limit = Integer(
         MEMORY_LIMIT_BYTES, help=f"bytes of address space per kernel (default {MEMORY_LIMIT_BYTES})"
