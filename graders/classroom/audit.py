@@ -6,6 +6,8 @@ the kernel left; the audit recomputes that score independently from the gradeboo
 nbgrader stored it, and reads the notebook's own record for signs that the run was not what it seems.
 """
 
+import errno
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+from nbgrader.utils import is_grade, is_locked
 
 from graders.classroom.preprocessors import cell_grade_id
 from graders.core.answer_files import find_answer_file
@@ -22,6 +25,12 @@ from graders.core.tolerances import SCORE_AGREEMENT
 
 # The error nbgrader's Execute records for a cell that ran past its timeout (Execute.error_on_timeout).
 TIMEOUT_ERROR = "CellTimeoutError"
+# A cell that asks for more than the kernel's address space (RLIMIT_AS) gets MemoryError from Python and
+# numpy. torch's CPU allocator has no error type of its own: it raises RuntimeError and records the errno the
+# allocation returned, "Error code 12 (Cannot allocate memory)", the one fact it leaves (tests/test_audit.py
+# provokes it). What the kernel's control group stopped is the row's limit finding (sandbox.limits_hit).
+MEMORY_ERROR = "MemoryError"
+ALLOCATOR_ERROR = ("RuntimeError", f"Error code {errno.ENOMEM} ({os.strerror(errno.ENOMEM)})")
 NOT_ITS_OWN = "so the graded answer file is not the notebook's own"
 
 
@@ -94,7 +103,7 @@ def cell_findings(autograded: NotebookNode) -> list[str]:
                 findings.append(
                     f"cell {label} ran past the time limit and was interrupted (an infinite loop?)"
                 )
-            elif output.ename == "MemoryError" or "allocate memory" in output.get("evalue", ""):
+            elif _out_of_memory(output):
                 findings.append(f"cell {label} ran out of memory under the kernel's limit")
     return findings
 
@@ -119,12 +128,12 @@ def locked_cell_findings(release: Path, submitted: Path) -> list[str]:
         for grade_id in sorted(set(claimed) - known)
     ]
     for cell in released.cells:
-        if not _is_locked(cell):
+        if not is_locked(cell):
             continue
         grade_id = cell_grade_id(cell)
         if grade_id not in theirs:
             # nbgrader puts back graded cells only; any other deleted locked cell did not run.
-            restored = "nbgrader restored it" if cell.metadata.nbgrader.get("grade") else "not run"
+            restored = "nbgrader restored it" if is_grade(cell) else "not run"
             findings.append(f"locked cell {grade_id} was deleted ({restored})")
         elif theirs[grade_id] != cell.source:
             findings.append(f"locked cell {grade_id} was edited (nbgrader restored it)")
@@ -137,5 +146,7 @@ def _labelled_code_cells(notebook: NotebookNode) -> Iterator[tuple[str, Notebook
             yield cell_grade_id(cell) or f"#{index + 1}", cell
 
 
-def _is_locked(cell: NotebookNode) -> bool:
-    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("locked"))
+def _out_of_memory(error: NotebookNode) -> bool:
+    """Whether an error output is an allocation the kernel's memory limit refused."""
+    ename, errno_text = ALLOCATOR_ERROR
+    return error.ename == MEMORY_ERROR or (error.ename == ename and errno_text in error.get("evalue", ""))
