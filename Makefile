@@ -19,6 +19,9 @@ setup: $(STAMP)
 # stays on (tests/test_inert.py opens formgrader's pages by URL).
 INSTRUCTOR_PLUGINS := @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment \
 	@jupyter/nbgrader:course-list @jupyter/nbgrader:assignment-list @jupyter/nbgrader:menu
+# The course's JupyterLab settings, as defaults for every user of the venv (JupyterLab's overrides.d).
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
+LAB_SETTINGS := {"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": true}}
 
 # The pins (torch 2.13.0's wheels among them) are tested on this Python only (the package alone needs 3.11+):
 # another one is refused before anything is installed, and a .venv made by another Python is rebuilt.
@@ -42,6 +45,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e '.[classroom,dev]'
 	@# The students' JupyterLab hides nbgrader's instructor tools; docs/instructor-guide.md enables them.
 	$(BIN)/jupyter labextension disable --level=sys_prefix $(INSTRUCTOR_PLUGINS) >/dev/null 2>&1
+	@# It saves widget state with a notebook: 08's playground, reopened, shows its sliders, not "model not found".
+	@mkdir -p $(LAB_OVERRIDES) && echo '$(LAB_SETTINGS)' > $(LAB_OVERRIDES)/gd-torch-course.json
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -30,3 +30,17 @@ def stretched_bowl(gamma: Sequence[Sequence[float]]) -> Callable:
         return 10 * (variable @ (gamma_tensor @ variable))
 
     return function_skewed
+
+
+# The bowls of 08's playground, by name, each as its Γ: κ of the Hessian 1, about 12.2 and 25.
+PLAYGROUND_BOWLS = {
+    "round": [[1.0, 0.0], [0.0, 1.0]],
+    "stretched (public Γ)": PUBLIC_GAMMA,
+    "narrow valley": [[1.0, 0.0], [0.0, 25.0]],
+}
+
+
+def bowl_hessian(gamma: Sequence[Sequence[float]]) -> np.ndarray:
+    """The Hessian 10 · (Γ + Γᵀ) of the bowl g(v) = 10 · vᵀ(Γ v): its eigenvectors are the bowl's axes."""
+    matrix = np.asarray(gamma, dtype=float)
+    return 10 * (matrix + matrix.T)

@@ -92,3 +92,30 @@ def draw_loss_curves(
         ax.set(yscale=scale, xlabel="step", ylabel="function value", title=f"{title} ({scale} scale)")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center")
     plt.show()
+
+
+def draw_playground(
+    function: Callable, hessian: Sequence[Sequence[float]], points: Sequence, title: str, limit: float = 12.0
+) -> None:
+    """One run on a 2-D bowl with its minimum at 0, shown in three panels: the path on the contours, the
+    function value ½ xᵀHx per step and the error |qᵢᵀx| along each eigenvector qᵢ of the Hessian H."""
+    array = as_points(points, title)
+    matrix = np.asarray(hessian, dtype=float)
+    if matrix.shape != (2, 2) or not np.allclose(matrix, matrix.T):
+        raise ValueError(f"draw_playground needs the bowl's symmetric 2 × 2 Hessian, not {hessian!r}")
+    eigenvalues, eigenvectors = np.linalg.eigh(matrix)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows: its curves end there
+        values = 0.5 * np.einsum("ki,ij,kj->k", array, matrix, array)
+        errors = np.abs(array @ eigenvectors)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), layout="constrained")
+    fig.suptitle(title)
+    draw_contours(axes[0], function, limit=limit, title="Path", alpha=0.6)
+    draw_trajectory(axes[0], array, "path", marker="o", markersize=2, linewidth=1)
+    steps = np.arange(len(array))
+    axes[1].semilogy(steps, values)
+    axes[1].set(xlabel="step k", ylabel="function value", title="Loss per step")
+    for i, color in enumerate(["C0", "C3"]):
+        axes[2].semilogy(steps, errors[:, i], color=color, label=f"along q{i + 1}, λ = {eigenvalues[i]:.3g}")
+    axes[2].set(xlabel="step k", ylabel="|qᵢᵀ x_k|", title="Error along each eigendirection")
+    axes[2].legend(fontsize=8)
+    plt.show()
