@@ -2,6 +2,8 @@
 
 It may also set CELL_TIMEOUT_SECONDS, the seconds one cell may run when the class is graded, and
 INSTANCE_FREE, the keys whose answers are the same on every problem instance (graders.core.instances).
+The cell timeout is set here only: nbgrader_config.py, the class grader and graders.classroom.notebook_runs
+read it (ClassGrader.cell_timeout overrides it for one class).
 """
 
 import importlib
