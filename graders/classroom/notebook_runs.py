@@ -1,7 +1,7 @@
 """Run a course notebook top to bottom in a fresh kernel, on a problem instance, outside any sandbox.
 
 The classroom makes hidden instances' references with it (graders.classroom.references), publishing the
-answers and the site's executed copies (graders.publishing.build), which keeps the classroom free of publishing.
+answers and the site's executed copies (graders.publishing.build): here, the classroom needs no publishing.
 """
 
 import os
