@@ -1,6 +1,8 @@
 """The student's loop in JupyterLab, driven by headless Chromium: open a notebook from the file browser,
-Run → Run All Cells, File → Save Notebook, Close and Shut Down Notebook; then the next notebook of the same
-folder; then reopen both, each with a new kernel, and see what the saved outputs look like.
+Run → Run All Cells, File → Save Notebook, Close and Shut Down Notebook; then the next notebooks of the same
+folder; then reopen them all, each with a new kernel, and see what the saved outputs look like. In 08's
+playground the student picks another bowl before saving; the course's JupyterLab saves widget state (its
+settings, written by `make setup`), so the reopened playground shows that choice and its figure.
 
 The student's copies are the student notebooks with each `# YOUR CODE HERE` stub replaced by the lines
 between `### BEGIN SOLUTION` and `### END SOLUTION` of the solution cell with the same nbgrader grade_id.
@@ -34,8 +36,11 @@ from graders.core.specs import specs_for
 # Every test here starts JupyterLab.
 pytestmark = pytest.mark.slow
 
-# Run in this order, in one folder: the second must leave the first one's answer file alone.
-RUN = ["00_autograd", "01_gradient_steps"]
+# Run in this order, in one folder: each must leave the answer files of those before it alone.
+RUN = ["00_autograd", "01_gradient_steps", "08_adam_by_hand"]
+# The notebook with the live playground (ipywidgets interact), and the bowl the student switches it to.
+PLAYGROUND = "08_adam_by_hand"
+PLAYGROUND_BOWL = "narrow valley"
 START_TIMEOUT = 60  # seconds; the server and the page each take a few on a loaded 2-core machine
 RUN_TIMEOUT = 90  # seconds for Run All Cells of one notebook, torch import included
 STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
@@ -76,6 +81,20 @@ EXECUTED = re.compile(r"^\[\d+\]:$")
 # A finished text bar: "skewed: 100%|██████████| 500/500 [00:01<00:00, 390.26it/s]".
 PROGRESS_BAR = re.compile(r"100%\|█+\| (\d+)/\1 ")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+CURRENT_PANEL = "#jp-main-dock-panel .jp-NotebookPanel:not(.lm-mod-hidden)"
+# The playground's controls and its live figure: the image in the interact widget's output area.
+INTERACT = f"{CURRENT_PANEL} .widget-interact"
+LIVE_FIGURE = f"{INTERACT} .jp-OutputArea-output img"
+# What the playground shows: the bowl chosen in its first dropdown (ipywidgets spaces its labels with
+# no-break spaces), its sliders, its live figures.
+PLAYGROUND_STATE = """(interact) => ({
+    bowl: document.querySelector(`${interact} select`)?.selectedOptions[0]?.textContent
+        .replaceAll("\\u00a0", " ") ?? null,
+    sliders: document.querySelectorAll(`${interact} .widget-slider`).length,
+    figures: document.querySelectorAll(`${interact} .jp-OutputArea-output img`).length,
+})"""
+REDRAWN = "([figure, before]) => (document.querySelector(figure)?.getAttribute('src') ?? before) !== before"
 
 
 def filled_in(name: str) -> nbformat.NotebookNode:
@@ -223,6 +242,9 @@ class Seen:
     answer_bytes: bytes
     saved: nbformat.NotebookNode
     reopened: list[dict[str, Any]] = field(default_factory=list)
+    # The playground as shown after the student moved it, and once reopened (empty without one).
+    playground: dict[str, Any] = field(default_factory=dict)
+    playground_reopened: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -269,6 +291,8 @@ def loop(browser: Any, lab: Lab) -> StudentLoop:
             page.locator(".lm-TabBar-tab").filter(has_text=f"{name}.ipynb").click()
             wait_for_kernel(page, lab, name)
             seen[name].reopened = settled(page, name)
+            if name == PLAYGROUND:
+                seen[name].playground_reopened = page.evaluate(PLAYGROUND_STATE, INTERACT)
             seen[name].shown["reopened after saving"] = shown_text(page)
             assert len(seen[name].reopened) == len(seen[name].grade_ids), f"{name} reopened with other cells"
         return StudentLoop(lab.root, build, extensions, seen, answers_at_end, listed_files(page), problems)
@@ -288,6 +312,10 @@ def run_save_and_close(page: Any, lab: Lab, name: str) -> Seen:
     wait_for_kernel(page, lab, name)
     menu(page, "Run", "Run All Cells")
     after_run = wait_for_run_all(page, name)
+    playground = {}
+    if name == PLAYGROUND:
+        playground = move_playground(page)
+        after_run = settled(page, name)
     text_after_run = shown_text(page)
     menu(page, "File", "Save Notebook")
     page.locator(".lm-TabBar-tab.jp-mod-current:not(.jp-mod-dirty)").wait_for()
@@ -311,7 +339,18 @@ def run_save_and_close(page: Any, lab: Lab, name: str) -> Seen:
         listed,
         answer.read_bytes(),
         saved,
+        playground=playground,
     )
+
+
+def move_playground(page: Any) -> dict[str, Any]:
+    """Pick PLAYGROUND_BOWL in the playground's bowl dropdown, as a student would, and wait until the live
+    figure is drawn again; what the playground then shows."""
+    page.locator(LIVE_FIGURE).wait_for()
+    before = page.locator(LIVE_FIGURE).get_attribute("src")
+    page.locator(f"{INTERACT} select").first.select_option(label=PLAYGROUND_BOWL)
+    page.wait_for_function(REDRAWN, arg=[LIVE_FIGURE, before])
+    return page.evaluate(PLAYGROUND_STATE, INTERACT)
 
 
 def file_item(page: Any, filename: str) -> Any:
@@ -467,13 +506,11 @@ def test_the_dump_cell_saves_every_answer_to_the_notebooks_own_file(loop: Studen
 def test_each_answer_file_is_listed_and_running_the_next_notebook_leaves_the_first_alone(
     loop: StudentLoop,
 ) -> None:
-    first, second = RUN
+    first = RUN[0]
     assert f"{first}.answer.json" in loop.seen[first].listed
     assert {f"{name}.answer.json" for name in RUN} <= set(loop.listed_at_end)
-    assert loop.answers_at_end[first] == loop.seen[first].answer_bytes, (
-        f"running {second} rewrote {first}'s answers"
-    )
-    assert loop.answers_at_end[second] == loop.seen[second].answer_bytes
+    for name in RUN:
+        assert loop.answers_at_end[name] == loop.seen[name].answer_bytes, f"a later notebook rewrote {name}'s"
 
 
 @pytest.mark.parametrize("name", RUN)
@@ -484,13 +521,16 @@ def test_outputs_survive_saving_closing_and_reopening(loop: StudentLoop, name: s
             assert error not in text, f"{error!r} on the page {moment} ({name})"
     for before, after, grade_id in zip(seen.after_run, seen.reopened, seen.grade_ids, strict=True):
         assert (after["output"], after["images"]) == (before["output"], before["images"]), grade_id
-    widgets = [
-        output
+    views = [
+        output.data[WIDGET_VIEW]["model_id"]
         for cell in seen.saved.cells
         for output in cell.get("outputs", [])
         if WIDGET_VIEW in output.get("data", {})
     ]
-    assert widgets == [], f"widget outputs in the saved {name}: reopened, they show 'model not found'"
+    assert bool(views) == (name == PLAYGROUND), f"widget outputs in the saved {name}: {views}"
+    # Reopened, a widget view shows only what the notebook's saved widget state holds for it.
+    state = seen.saved.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    assert set(views) <= set(state), f"{name} saved widget views without their state"
     bars = [cell["output"] for cell in seen.reopened if PROGRESS_BAR.search(cell["output"])]
     imports_tqdm = any(
         re.search(r"^(from tqdm|import tqdm)", cell.source, re.MULTILINE)
@@ -510,3 +550,19 @@ def test_jupyterlab_needs_no_build_and_loads_the_widget_and_nbgrader_extensions(
 
 def test_the_page_had_no_script_errors_and_stayed_on_this_machine(loop: StudentLoop) -> None:
     assert loop.problems == []
+
+
+def test_the_playground_reopens_as_the_student_left_it(loop: StudentLoop) -> None:
+    seen = loop.seen[PLAYGROUND]
+    moved = {"bowl": PLAYGROUND_BOWL, "sliders": 4, "figures": 1}
+    assert seen.playground == moved, f"after picking {PLAYGROUND_BOWL!r}: {seen.playground}"
+    assert seen.playground_reopened == moved, f"reopened: {seen.playground_reopened}"
+    # Under the sliders the still default figure, there whether or not the widgets are.
+    (still,) = [
+        output
+        for cell in seen.saved.cells
+        if cell.get("id") == "playground-sliders"
+        for output in cell.outputs
+        if "image/png" in output.get("data", {})
+    ]
+    assert still.data["image/png"]
