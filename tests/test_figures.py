@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from graders.core.bowls import PUBLIC_GAMMA, round_bowl, stretched_bowl
-from graders.core.figures import draw_contours, draw_loss_curves, draw_trajectory
+from graders.core.bowls import PLAYGROUND_BOWLS, PUBLIC_GAMMA, bowl_hessian, round_bowl, stretched_bowl
+from graders.core.figures import draw_contours, draw_loss_curves, draw_playground, draw_trajectory
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
@@ -115,3 +115,43 @@ def test_loss_curves_refuse_a_bare_list_and_nested_values(capsys: pytest.Capture
     draw_loss_curves({"a skipped task": []}, "parabola")
     assert "no function values to draw for 'a skipped task'" in capsys.readouterr().out
     assert not plt.get_fignums(), "an empty figure was drawn"
+
+
+def test_playground_bowls_are_bowls_with_the_hessians_they_name() -> None:
+    for name, gamma in PLAYGROUND_BOWLS.items():
+        origin = torch.zeros(2, dtype=torch.float64)
+        hessian = torch.autograd.functional.hessian(stretched_bowl(gamma), origin)
+        assert np.allclose(bowl_hessian(gamma), hessian.numpy()), name
+    # [[20, -30], [-30, 80]]: 50 ± √1800, about 7.57 and 92.4 as bowls.py says.
+    assert np.allclose(np.linalg.eigvalsh(bowl_hessian(PUBLIC_GAMMA)), [50 - 1800**0.5, 50 + 1800**0.5])
+    assert np.allclose(np.linalg.eigvalsh(bowl_hessian(PLAYGROUND_BOWLS["narrow valley"])), [20.0, 500.0])
+
+
+def test_playground_draws_path_loss_and_the_error_along_each_eigendirection() -> None:
+    plt.close("all")
+    gamma = PLAYGROUND_BOWLS["narrow valley"]  # axes along x and y: the errors are |x| and |y|
+    points = [torch.tensor([8.0, -4.0]), np.array([4.0, 2.0]), [-1.0, 0.5]]
+    draw_playground(stretched_bowl(gamma), bowl_hessian(gamma), points, "three steps")
+    fig = plt.gcf()
+    path, loss, errors = fig.axes[:3]
+    assert fig.get_suptitle() == "three steps"
+    drawn = next(line for line in path.get_lines() if line.get_label() == "path")
+    assert np.array_equal(drawn.get_xydata(), [[8.0, -4.0], [4.0, 2.0], [-1.0, 0.5]])
+    # ½ xᵀHx with H = diag(20, 500) is the bowl's own value 10 (x² + 25 y²).
+    values = [10 * (64 + 25 * 16), 10 * (16 + 100), 10 * (1 + 6.25)]
+    assert np.allclose(loss.get_lines()[0].get_ydata(), values)
+    assert errors.get_yscale() == "log"
+    slow, fast = errors.get_lines()
+    assert np.allclose(slow.get_ydata(), [8.0, 4.0, 1.0]) and np.allclose(fast.get_ydata(), [4.0, 2.0, 0.5])
+    assert [text.get_text() for text in errors.get_legend().get_texts()] == [
+        "along q1, λ = 20",
+        "along q2, λ = 500",
+    ]
+    plt.close(fig)
+
+
+def test_playground_refuses_a_hessian_that_is_not_a_symmetric_2_by_2() -> None:
+    with pytest.raises(ValueError, match="symmetric 2 × 2 Hessian"):
+        draw_playground(round_bowl, PUBLIC_GAMMA, [[1.0, 1.0]], "not symmetric")
+    with pytest.raises(ValueError, match="'a point'.*pairs"):
+        draw_playground(round_bowl, np.eye(2), [[1.0, 1.0, 1.0]], "a point")
