@@ -2,7 +2,8 @@
 
 import copy
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 from graders.core.answer_files import to_plain
 from graders.core.grading import grade_answers, load_reference
 from graders.core.instances import PUBLIC_INSTANCE
+from graders.core.loader import loads_answers
 from graders.core.specs import specs_for
 
 
@@ -55,6 +57,56 @@ def variant(notebook: str, **changes: Any) -> dict[str, Any]:
     answers = reference(notebook)
     answers.update(changes)
     return answers
+
+
+class GradedInstance:
+    """One instance of a notebook: its number and the reference answers a student's answers are graded
+    against there. A notebook's tests subclass it, naming the notebook and adding replays of its problem."""
+
+    notebook: ClassVar[str]
+
+    def __init__(self, number: int, expected: dict[str, Any] | None = None) -> None:
+        self.number, self.expected = number, expected
+
+    @classmethod
+    def graded(cls, request: pytest.FixtureRequest, number: int) -> Self:
+        """Instance `number` with its reference: the committed one, or the solution's run on that instance."""
+        if number == PUBLIC_INSTANCE:
+            return cls(number, reference(cls.notebook))
+        run = request.getfixturevalue("executed_instances")[cls.notebook, number]
+        assert not isinstance(run, Exception), f"{cls.notebook} fails on instance {number}: {run}"
+        return cls(number, loads_answers(run.answer_json))
+
+    def variant(self, **changes: Any) -> dict[str, Any]:
+        """This instance's reference answers with some keys replaced."""
+        return copy.deepcopy(self.expected) | changes
+
+    def scores(self, answers: dict[str, Any] | None = None, /, **changes: Any) -> dict[str, float]:
+        """Share of the points each key earns here for `answers` (default: the reference) with `changes`."""
+        return scores(self.notebook, self._answers(answers, changes), expected=self.expected)
+
+    def messages(self, answers: dict[str, Any] | None = None, /, **changes: Any) -> dict[str, str]:
+        """The message each key gets here for `answers` (default: the reference) with `changes`, each one
+        checked to reveal nothing of this reference."""
+        answers = self._answers(answers, changes)
+        said = messages(self.notebook, answers, expected=self.expected)
+        for key, message in said.items():
+            assert_reveals_no_reference(message, self.expected[key], answers.get(key))
+        return said
+
+    def _answers(self, answers: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, Any]:
+        return {**(self.expected if answers is None else answers), **changes}
+
+
+def case_fixture(cls: type[GradedInstance], numbers: tuple[int, ...] = (PUBLIC_INSTANCE, 1)) -> Callable:
+    """A fixture for a test module (`case = case_fixture(Case)`): each of `numbers` as a `cls` graded
+    against that instance's own reference; a hidden instance's tests are slow."""
+
+    @pytest.fixture(params=graded_instances(*numbers))
+    def case(request: pytest.FixtureRequest) -> GradedInstance:
+        return cls.graded(request, request.param)
+
+    return case
 
 
 # Ways a student may legitimately store a trajectory; each must grade exactly like the reference.

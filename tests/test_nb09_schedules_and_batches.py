@@ -10,10 +10,9 @@ import math
 import numpy as np
 import pytest
 import torch
-from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
+from grading_helpers import GradedInstance, case_fixture
 
 from graders.core.instances import PUBLIC_INSTANCE
-from graders.core.loader import loads_answers
 from graders.core.problems.nb09_schedules_and_batches import SMALLEST_CURVATURE, data_seed, smallest_curvature
 
 NOTEBOOK = "09_schedules_and_batches"
@@ -123,31 +122,17 @@ def batch_answers(seed: int, scale=lambda size: size / 20, last=10, per_example=
     }
 
 
-class Case:
+class Case(GradedInstance):
     """One instance: its data seed, its reference answers, and grading against them."""
 
-    def __init__(self, number: int, expected: dict) -> None:
-        self.seed, self.expected = data_seed(number), expected
+    notebook = NOTEBOOK
 
-    def scores(self, **answers) -> dict[str, float]:
-        return scores(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
-
-    def messages(self, **answers) -> dict[str, str]:
-        """The messages with `answers` in place; none may reveal the reference of a key they answer."""
-        said = messages(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
-        for key, value in answers.items():
-            assert_reveals_no_reference(said[key], self.expected[key], value)
-        return said
+    def __init__(self, number: int, expected: dict | None = None) -> None:
+        super().__init__(number, expected)
+        self.seed = data_seed(number)
 
 
-@pytest.fixture(params=graded_instances(PUBLIC_INSTANCE, 1))
-def case(request: pytest.FixtureRequest) -> Case:
-    """The public instance against the committed answers, or hidden instance 1 against its own."""
-    if request.param == PUBLIC_INSTANCE:
-        return Case(PUBLIC_INSTANCE, reference(NOTEBOOK))
-    run = request.getfixturevalue("executed_instances")[NOTEBOOK, request.param]
-    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {request.param}: {run}"
-    return Case(request.param, loads_answers(run.answer_json))
+case = case_fixture(Case)
 
 
 def test_the_public_instance_keeps_seed_0_and_every_other_draws_a_vetted_seed_of_its_own():

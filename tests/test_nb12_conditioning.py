@@ -9,10 +9,9 @@ import functools
 import numpy as np
 import pytest
 import torch
-from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
+from grading_helpers import GradedInstance, case_fixture
 
 from graders.core.instances import PUBLIC_INSTANCE
-from graders.core.loader import loads_answers
 from graders.core.problems.nb12_conditioning import conditioning_problem
 
 NOTEBOOK = "12_conditioning"
@@ -73,31 +72,11 @@ def condition_number(matrix: torch.Tensor) -> float:
     return (values[-1] / values[0]).item()
 
 
-class Case:
-    """One instance: its number, its reference answers, and grading against them."""
-
-    def __init__(self, number: int, expected: dict) -> None:
-        self.number, self.expected = number, expected
-
-    def scores(self, **answers) -> dict[str, float]:
-        return scores(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
-
-    def messages(self, **answers) -> dict[str, str]:
-        """The messages with `answers` in place; none may reveal the reference of a key they answer."""
-        said = messages(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
-        for key, value in answers.items():
-            assert_reveals_no_reference(said[key], self.expected[key], value)
-        return said
+class Case(GradedInstance):
+    notebook = NOTEBOOK
 
 
-@pytest.fixture(params=graded_instances(PUBLIC_INSTANCE, 1))
-def case(request: pytest.FixtureRequest) -> Case:
-    """The public instance against the committed answers, or hidden instance 1 against its own."""
-    if request.param == PUBLIC_INSTANCE:
-        return Case(PUBLIC_INSTANCE, reference(NOTEBOOK))
-    run = request.getfixturevalue("executed_instances")[NOTEBOOK, request.param]
-    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {request.param}: {run}"
-    return Case(request.param, loads_answers(run.answer_json))
+case = case_fixture(Case)
 
 
 def test_the_public_instance_is_the_notebooks_problem_and_the_others_differ():
