@@ -1,9 +1,10 @@
-"""Autograde one submission in a scratch course of its own, and record it in the class gradebook.
+"""Autograde one submission through a grading worker, and record it in the class gradebook.
 
-Each attempt at a submission gets its own `nbgrader autograde` in a fresh scratch course holding an empty
-copy of the gradebook, so parallel workers never share a sqlite file, nor a retry an earlier attempt's
-folder; only the grading process writes the class gradebook. A finished submission is marked under
-grading/done/ with a digest of all its grade depends on, so a rerun grades only what is new or changed.
+Each attempt at a submission gets an attempt folder in the course and a job carrying its files; a worker
+(graders.classroom.grading_worker) grades it in a scratch course of its own, with an empty copy of the
+gradebook, and what it returns is saved in the attempt folder before it is recorded. Only the grading
+process writes the class gradebook. A finished submission is marked under grading/done/ with a digest of
+all its grade depends on, so a rerun grades only what is new or changed.
 """
 
 import dataclasses
@@ -11,32 +12,20 @@ import datetime
 import hashlib
 import json
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 from nbgrader.utils import parse_utc
 
-from graders.classroom.course import SCRATCH_STUDENT, Course, Task, scratch_course, scratch_task
-from graders.classroom.files import copy_untrusted_tree, json_depth, remove_tree
-from graders.classroom.gradebook import (
-    NbgraderError,
-    record_autograded,
-    record_ungradable,
-    run_nbgrader,
-)
-from graders.classroom.sandbox import (
-    BOUNDS_VARIABLE,
-    KERNEL_NAME,
-    Limits,
-    limits_hit,
-)
-from graders.classroom.submission_limits import NOTEBOOK_MAX_DEPTH
+from graders.classroom.course import Course, Task, scratch_course
+from graders.classroom.files import copy_untrusted_tree, remove_tree
+from graders.classroom.gradebook import record_autograded, record_ungradable
+from graders.classroom.grading_worker import Graded, Job, grade, nesting_problem, pack, unpack
+from graders.classroom.sandbox import Limits
 from graders.core.answer_files import ANSWER_FILE, answer_file_names
 from graders.core.dump_record import DumpFacts
-from graders.core.instances import INSTANCE_VARIABLE, PUBLIC_INSTANCE
+from graders.core.instances import PUBLIC_INSTANCE
 from graders.core.paths import SOLUTIONS_DIR, answers_dir
 
 
@@ -68,163 +57,107 @@ class Outcome:
 
 
 def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
-    """Run `nbgrader autograde` on one submission in a fresh scratch course; a bad notebook never raises."""
+    """Autograde one submission in this process, as a grading worker would; a bad notebook never raises."""
+    outcome, job = prepare(course, outcome, limits)
+    return keep(outcome, grade(job)) if job else outcome
+
+
+def prepare(course: Course, outcome: Outcome, limits: Limits) -> tuple[Outcome, Job | None]:
+    """A fresh attempt folder for the submission and the job a worker grades it from (None: it cannot be).
+
+    The job carries every file its grading reads, so the worker needs no access to the course.
+    """
     task = outcome.task
     try:
         scratch = new_scratch(course, task)
-        lay_out_scratch(course, task, scratch)
     except OSError as error:
-        return dataclasses.replace(outcome, problem=f"its files could not be copied for grading: {error}")
+        return dataclasses.replace(
+            outcome, problem=f"its files could not be copied for grading: {error}"
+        ), None
     outcome = dataclasses.replace(outcome, scratch=scratch)
-    failure_file = scratch / "execution-failure.json"
-    dump_file = scratch / "dump-facts.json"
-    pruned_file = scratch / PRUNED_FOLDERS
-    submitted_notebook = scratch_course(scratch).submitted(scratch_task(task)) / f"{task.notebook}.ipynb"
-    too_deep = nesting_problem(submitted_notebook)
+    too_deep = nesting_problem(course.submitted(task) / f"{task.notebook}.ipynb")
     if too_deep:  # nbgrader's and nbformat's readers recurse: such a file never reaches them
-        return dataclasses.replace(outcome, problem=too_deep)
-    arguments = [
-        "autograde",
-        task.notebook,
-        f"--student={SCRATCH_STUDENT}",
-        "--force",
-        f"--Execute.kernel_name={KERNEL_NAME}",
-        f"--Execute.timeout={limits.cell_seconds(task.notebook)}",
-        f"--CourseDirectory.db_url={scratch_course(scratch).db_url}",
-        f"--ExecuteRecordingFailure.failure_file={failure_file}",
-        f"--ScoreOutsideKernel.reference_file={outcome.reference_file(course)}",
-        f"--ScoreOutsideKernel.instance={outcome.instance}",
-        f"--ScoreOutsideKernel.dump_file={dump_file}",
-        f"--PruneKernelFolder.report_file={pruned_file}",
-    ]
-    log = scratch / "autograde.log"
-    seconds = limits.submission_seconds(task.notebook)
-    # The sandboxed kernel has no network, so it talks to nbgrader over Unix sockets beside its connection
-    # file, in a folder of its own that the sandbox binds: short, as a socket path must fit in 107 bytes.
-    runtime = Path(tempfile.mkdtemp(prefix="graders-kernel-"))
-    arguments += [
-        "--KernelManager.transport=ipc",
-        f"--KernelManager.connection_file={runtime / 'kernel.json'}",
-    ]
+        return dataclasses.replace(outcome, problem=too_deep), None
     try:
-        # The kernel learns its instance number (no secret); the reference stays outside with nbgrader.
-        run_nbgrader(
-            arguments,
-            scratch,
-            log,
-            seconds,
-            course.jupyter,
-            {INSTANCE_VARIABLE: str(outcome.instance), BOUNDS_VARIABLE: str(kernel_bounds(scratch))},
+        submitted, skipped = pack(course.submitted(task))
+        if skipped:  # collect copied regular files only, so this is a change behind our back
+            raise OSError(f"the submission changed while being graded: {'; '.join(skipped)}")
+        source, _ = pack(scratch_course(course.template).source(task.notebook))
+        job = Job(
+            task.notebook,
+            outcome.instance,
+            (course.root / "nbgrader_config.py").read_text(encoding="utf-8"),
+            (course.template / "gradebook.db").read_bytes(),
+            source,
+            # The graded answer file must come from this run's dump, never from the submission.
+            tuple((name, content) for name, content in submitted if not name.endswith(ANSWER_FILE)),
+            outcome.reference_file(course).read_bytes(),
+            limits.cell_seconds(task.notebook),
+            limits.submission_seconds(task.notebook),
+            limits.memory_limit,
+            limits.sandboxed,
         )
-    except subprocess.TimeoutExpired:
-        problem = f"stopped after {seconds} s: nbgrader did not finish in time"
-        return dataclasses.replace(outcome, problem=problem)
-    except NbgraderError:
-        return dataclasses.replace(outcome, problem=failure_reason(submitted_notebook, failure_file))
-    finally:
-        remove_tree(runtime)
-    try:
-        facts = DumpFacts.from_mapping(json.loads(dump_file.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        facts = None
-    return dataclasses.replace(outcome, dump=facts)
+    except OSError as error:
+        return dataclasses.replace(
+            outcome, problem=f"its files could not be copied for grading: {error}"
+        ), None
+    return outcome, job
 
 
-def kernel_bounds(scratch: Path) -> Path:
-    """Where the kernel's launcher reports its bounds and the limits it hit (graders.classroom.sandbox)."""
-    return scratch / "kernel-bounds.jsonl"
+def keep(outcome: Outcome, graded: Graded) -> Outcome:
+    """Write what a worker returned into the submission's attempt folder, then save its outcome there.
+
+    A grader killed after this records the submission from the attempt on its next run.
+    """
+    scratch = outcome.scratch
+    assert scratch is not None, "keep() needs the attempt prepare() made"
+    unpack(graded.graded, scratch / GRADED)
+    unpack(graded.feedback, scratch / FEEDBACK)
+    (scratch / LOG).write_text(graded.log, encoding="utf-8")
+    kept = dataclasses.replace(
+        outcome,
+        problem=graded.problem,
+        skipped=graded.skipped,
+        dump=graded.dump,
+        limits_hit=graded.limits_hit,
+    )
+    return save_attempt(kept)
+
+
+UNCOPIED = "its files could not be copied for grading"
+
+# An attempt folder's parts: the graded folder and nbgrader's feedback a worker returned, and its log.
+GRADED = "graded"
+FEEDBACK = "feedback"
+LOG = "autograde.log"
 
 
 def new_scratch(course: Course, task: Task) -> Path:
-    """An empty folder for one attempt's scratch course, under the task's: no two attempts share one."""
+    """An empty folder for one attempt at the task, under the task's: no two attempts share one."""
     attempts = course.scratch(task)
     attempts.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix="attempt-", dir=attempts))
 
 
-def lay_out_scratch(course: Course, task: Task, scratch: Path) -> None:
-    """A course of one assignment and one submission, with its own copy of the empty gradebook."""
-    shutil.copyfile(course.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
-    shutil.copyfile(course.template / "gradebook.db", scratch / "gradebook.db")
-    local, template = scratch_course(scratch), scratch_course(course.template)
-    shutil.copytree(template.source(task.notebook), local.source(task.notebook))
-    submitted = local.submitted(scratch_task(task))
-    skipped = copy_untrusted_tree(course.submitted(task), submitted)
-    if skipped:  # collect copied regular files only, so this is a change behind our back
-        raise OSError(f"the submission changed while being graded: {'; '.join(skipped)}")
-    # The graded answer file must come from this run's dump, never from the submission.
-    for shipped in submitted.rglob("*"):
-        if shipped.name.endswith(ANSWER_FILE) and not shipped.is_dir():
-            shipped.unlink()
-
-
-# What the error that stopped nbgrader's Execute means for the student's notebook.
-EXECUTION_FAILURES = {
-    "CellTimeoutError": "a cell ran past the time limit and did not stop when interrupted",
-    "DeadKernelError": "the kernel died while running the notebook (os._exit, a crash or a fatal signal)",
-    "MemoryError": "grading it ran out of memory (outputs of hundreds of MB?)",
-}
-
-
-def failure_reason(notebook: Path, failure_file: Path) -> str:
-    """Why nbgrader could not grade a notebook: the error its Execute recorded, or the notebook itself."""
-    try:
-        failure = json.loads(failure_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return notebook_problem(notebook) or "nbgrader could not grade it: see its log"
-    return EXECUTION_FAILURES.get(
-        failure["error"], f"it could not run: {failure['error']}: {failure['message']}"
-    )
-
-
-def nesting_problem(notebook: Path) -> str:
-    """Why a notebook's JSON is refused unread for its depth ('' when it is not too deep, or unreadable)."""
-    try:
-        depth = json_depth(notebook.read_bytes(), NOTEBOOK_MAX_DEPTH)
-    except OSError:
-        return ""
-    if depth <= NOTEBOOK_MAX_DEPTH:
-        return ""
-    return f"the notebook's JSON is nested more than {NOTEBOOK_MAX_DEPTH} levels deep (a notebook needs 10)"
-
-
-def notebook_problem(notebook: Path) -> str:
-    """What makes a submitted file unreadable as a notebook ('' when nbformat reads it)."""
-    too_deep = nesting_problem(notebook)
-    if too_deep:
-        return too_deep
-    try:
-        nbformat.read(notebook, as_version=4)
-    except nbformat.reader.NotJSONError:
-        return "the notebook is not valid JSON"
-    except nbformat.ValidationError:
-        return "the notebook does not follow the .ipynb format"
-    except (OSError, ValueError, RecursionError) as error:
-        return f"the notebook cannot be read: {error}"
-    return ""
-
-
 def record(course: Course, outcome: Outcome) -> Outcome:
-    """Move a finished submission into the course and the class gradebook, then mark it done.
+    """Move a finished submission from its attempt folder into the course and the class gradebook, then mark
+    it done.
 
-    The graded folder is what the kernel left: only its regular files are copied, up to
-    graders.classroom.submission_limits'
-    caps, the rest is named. The old mark goes first, so a grader killed midway records it again.
+    The graded folder is copied as untrusted, up to graders.classroom.submission_limits' caps, the rest is
+    named. The old mark goes first, so a grader killed midway records it again. The attempt stays for its
+    feedback (graders.classroom.class_report.make_feedback); every other attempt at the task goes.
     """
     task = outcome.task
     scratch = outcome.scratch
-    if scratch:  # what the kernel's launcher saw it hit, however nbgrader ended
-        outcome = dataclasses.replace(outcome, limits_hit=limits_hit(kernel_bounds(scratch)))
     target = course.autograded(task)
     course.done(task).unlink(missing_ok=True)
     feedback_mark(course, task).unlink(missing_ok=True)
     remove_tree(target)
     remove_tree(course.feedback(task))
     if not outcome.problem:
-        graded = scratch_course(scratch).autograded(scratch_task(task))
         kept = {f"{task.notebook}.ipynb", *answer_file_names(task.notebook)}
-        skipped = [*_pruned(scratch), *copy_untrusted_tree(graded, target, first=kept)]
-        outcome = dataclasses.replace(outcome, skipped=tuple(f"the kernel left {line}" for line in skipped))
+        skipped = copy_untrusted_tree(scratch / GRADED, target, first=kept) if scratch else []
+        outcome = dataclasses.replace(outcome, skipped=(*outcome.skipped, *skipped))
         notebook = target / f"{task.notebook}.ipynb"
         if not notebook.is_file():
             outcome = dataclasses.replace(outcome, problem="nbgrader's graded notebook could not be kept")
@@ -235,30 +168,20 @@ def record(course: Course, outcome: Outcome) -> Outcome:
     failure_log = course.log(f"autograde/{task.notebook}/{task.student}.log")
     failure_log.unlink(missing_ok=True)
     if outcome.problem:
-        if scratch and (scratch / "autograde.log").is_file():
+        if scratch and (scratch / LOG).is_file():
             failure_log.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(scratch / "autograde.log", failure_log)
+            shutil.copyfile(scratch / LOG, failure_log)
         record_ungradable(course.db_url, task.notebook, task.student, _timestamp(course.submitted(task)))
     else:
         record_autograded(
             course.db_url, notebook, task.notebook, task.student, _timestamp(course.submitted(task))
         )
     _write_outcome(course.done(task), outcome)
-    # Every attempt's scratch course goes, a killed attempt's too: its nbgrader died with its grader.
-    remove_tree(course.scratch(task))
+    # Earlier attempts are stale, a killed one's too: its worker's result never came back.
+    for attempt in course.scratch(task).glob("attempt-*"):
+        if outcome.problem or attempt != scratch:
+            remove_tree(attempt)
     return outcome
-
-
-# Where graders.classroom.preprocessors.PruneKernelFolder names what it removed, out of the kernel's view.
-PRUNED_FOLDERS = "pruned-folders.json"
-
-
-def _pruned(scratch: Path) -> list[str]:
-    """The folders PruneKernelFolder removed from what the kernel left (graders.classroom.preprocessors)."""
-    try:
-        return list(map(str, json.loads((scratch / PRUNED_FOLDERS).read_text(encoding="utf-8"))))
-    except (OSError, ValueError, TypeError):
-        return []
 
 
 def _write_outcome(path: Path, outcome: Outcome) -> None:

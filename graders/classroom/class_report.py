@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from graders.classroom.audit import audit_autograded
-from graders.classroom.autograde import Outcome, feedback_mark
+from graders.classroom.autograde import FEEDBACK, Outcome, feedback_mark, saved_attempt
 from graders.classroom.class_overview import DIAGNOSES_CSV, PAGE, TASKS_CSV
 from graders.classroom.course import Course, Task
-from graders.classroom.files import remove_tree
+from graders.classroom.files import copy_untrusted_tree, remove_tree
 from graders.classroom.gradebook import (
     NbgraderError,
     recorded_rows,
@@ -72,12 +72,12 @@ FEEDBACK_SECONDS_PER_STUDENT = 60
 def make_feedback(
     course: Course, outcomes: dict[Task, Outcome], recorded_now: set[Task]
 ) -> tuple[dict[Task, str], list[Redone]]:
-    """nbgrader generate_feedback for every graded submission whose feedback is not complete.
+    """Keep the feedback each graded submission's worker made; nbgrader generate_feedback for any without.
 
     Returns why each submission that got none got none, and the feedback an interrupted run left undone.
     Complete feedback is marked (graders.classroom.autograde.feedback_mark); anything else is made again from
-    scratch,
-    since nbgrader skips a student whose feedback folder exists, even half written.
+    scratch, since nbgrader skips a student whose feedback folder exists, even half written. Each task's
+    attempt folders go once its feedback is kept.
     """
     wanted = sorted(
         (
@@ -92,10 +92,26 @@ def make_feedback(
         for task in wanted
         if task not in recorded_now
     ]
+    unmade = [task for task in wanted if not keep_feedback(course, task, outcomes[task])]
     failures: dict[Task, str] = {}
-    for notebook in sorted({task.notebook for task in wanted}):
-        failures |= _feedback(course, notebook, [task for task in wanted if task.notebook == notebook])
+    for notebook in sorted({task.notebook for task in unmade}):
+        failures |= _feedback(course, notebook, [task for task in unmade if task.notebook == notebook])
+    for task in outcomes:
+        remove_tree(course.scratch(task))
     return failures, redone
+
+
+def keep_feedback(course: Course, task: Task, outcome: Outcome) -> bool:
+    """Copy the feedback the worker made into the course and mark it complete; False if there is none."""
+    attempt = saved_attempt(course, task, outcome.digest)
+    made = attempt.scratch / FEEDBACK if attempt and attempt.scratch else None
+    if made is None or not (made / f"{task.notebook}.html").is_file():
+        return False
+    remove_tree(course.feedback(task))
+    copy_untrusted_tree(made, course.feedback(task))
+    feedback_mark(course, task).parent.mkdir(parents=True, exist_ok=True)
+    feedback_mark(course, task).touch()
+    return True
 
 
 def _has_feedback(course: Course, task: Task) -> bool:

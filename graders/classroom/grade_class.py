@@ -8,17 +8,12 @@ record of what is done), graders.classroom.class_report (feedback, audited rows,
 
 import dataclasses
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-
-from tqdm import tqdm
 
 from graders.classroom.autograde import (
     Outcome,
-    autograde,
     finished,
     record,
-    save_attempt,
     saved_attempt,
     submission_digest,
 )
@@ -133,18 +128,6 @@ def resume(
     return outcomes, pending, redone
 
 
-def autograde_total(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
-    """autograde(), total: any error is the submission's problem; the result is saved with its attempt."""
-    try:
-        outcome = autograde(course, outcome, limits)
-    except Exception as error:  # one submission's failure is its row, never the batch's
-        outcome = dataclasses.replace(outcome, problem=f"it could not be autograded: {_error(error)}")
-    try:
-        return save_attempt(outcome)
-    except OSError:  # then the next run grades it again
-        return outcome
-
-
 def record_total(course: Course, outcome: Outcome) -> Outcome:
     """record(), total: an error while recording makes the submission ungradable, with the error as reason.
 
@@ -180,21 +163,9 @@ def autograde_all(
     scheduler: str | None = None,
     workers: int = 0,
 ) -> Iterable[Outcome]:
-    """Autograde submissions `jobs` at a time, yielding each as it finishes (the caller records it).
+    """Autograde submissions on Dask, yielding each as it finishes (the caller records it).
 
-    With a Dask `scheduler`'s address, or a number of local Dask `workers`, they run on Dask instead.
+    The workers are a Dask `scheduler`'s, or `workers` local worker processes, or else `jobs` of them.
     """
-    if not pending:
-        return
-    if scheduler or workers:
-        yield from autograde_on_dask(course, pending, limits, scheduler, workers)
-        return
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(autograde_total, course, outcome, limits) for outcome in pending]
-        try:
-            for future in tqdm(as_completed(futures), total=len(futures), desc="autograde", unit="notebook"):
-                yield future.result()
-        except BaseException:
-            # An interrupted run leaves unfinished submissions unrecorded: the next run grades them.
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    if pending:
+        yield from autograde_on_dask(course, pending, limits, scheduler, workers or jobs)
