@@ -69,4 +69,3 @@ SPECS = {
         "which first step is the longer one, and are both lengths measured from START?",
     ),
 }
-CELL_TIMEOUT_SECONDS = 60
