@@ -20,7 +20,7 @@ from nbgrader.utils import parse_utc
 
 from graders.classroom.course import Course, Task, scratch_course
 from graders.classroom.files import copy_untrusted_tree, remove_tree
-from graders.classroom.gradebook import record_autograded, record_ungradable
+from graders.classroom.gradebook import Marks, record_autograded, record_ungradable
 from graders.classroom.grading_worker import Graded, Job, grade, nesting_problem, pack, unpack
 from graders.classroom.sandbox import Limits
 from graders.core.answer_files import ANSWER_FILE, answer_file_names
@@ -36,7 +36,8 @@ class Outcome:
     `scratch` is the scratch course of the attempt that gave it, None before one was made. `instance` is
     the problem instance it was graded on, `reference` that instance's reference answers (relative to the
     course, '' for the public answers/), `dump` what ScoreOutsideKernel read of its dump cell.
-    `limits_hit` holds a finding for each limit of its kernel's control group that it reached.
+    `limits_hit` holds a finding for each limit of its kernel's control group that it reached, `marks` what
+    the class gradebook records of its graded notebook.
     """
 
     task: Task
@@ -48,6 +49,7 @@ class Outcome:
     reference: str = ""
     dump: DumpFacts | None = None
     limits_hit: tuple[str, ...] = ()
+    marks: Marks = Marks()
 
     def reference_file(self, course: Course) -> Path:
         """The reference answers this submission is graded against."""
@@ -120,6 +122,7 @@ def keep(outcome: Outcome, graded: Graded) -> Outcome:
         skipped=graded.skipped,
         dump=graded.dump,
         limits_hit=graded.limits_hit,
+        marks=graded.marks,
     )
     return save_attempt(kept)
 
@@ -173,9 +176,8 @@ def record(course: Course, outcome: Outcome) -> Outcome:
             shutil.copyfile(scratch / LOG, failure_log)
         record_ungradable(course.db_url, task.notebook, task.student, _timestamp(course.submitted(task)))
     else:
-        record_autograded(
-            course.db_url, notebook, task.notebook, task.student, _timestamp(course.submitted(task))
-        )
+        timestamp = _timestamp(course.submitted(task))
+        record_autograded(course.db_url, task.notebook, outcome.marks, task.notebook, task.student, timestamp)
     _write_outcome(course.done(task), outcome)
     # Earlier attempts are stale, a killed one's too: its worker's result never came back.
     for attempt in course.scratch(task).glob("attempt-*"):
@@ -194,6 +196,7 @@ def _write_outcome(path: Path, outcome: Outcome) -> None:
         "reference": outcome.reference,
         "dump": dataclasses.asdict(outcome.dump) if outcome.dump else None,
         "limits_hit": list(outcome.limits_hit),
+        "marks": outcome.marks.to_json(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
@@ -217,6 +220,7 @@ def _read_outcome(path: Path, task: Task) -> Outcome | None:
         reference=str(done.get("reference", "")),
         dump=DumpFacts.from_mapping(done.get("dump")),
         limits_hit=tuple(map(str, done.get("limits_hit", []))),
+        marks=Marks.from_json(done.get("marks")),
     )
 
 

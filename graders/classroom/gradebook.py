@@ -1,7 +1,8 @@
 """Talk to nbgrader: run its commands in a course directory, and write autograde results into a gradebook.
 
 Only one process writes a gradebook: scratch courses get their own sqlite copy, and the grading
-process replays nbgrader's own SaveAutoGrades and AssignLatePenalties on each autograded notebook.
+process stores what nbgrader's SaveAutoGrades and AssignLatePenalties store for each autograded notebook,
+from the marks its worker read (marks_of).
 """
 
 import contextlib
@@ -12,12 +13,14 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
+from nbformat import NotebookNode
+from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+from nbgrader.plugins import LateSubmissionPlugin
 from sqlalchemy.exc import SAWarning
 
 from graders.classroom.report_rows import Recorded
@@ -112,23 +115,77 @@ def register_students(db_url: str, students: Iterable[Student]) -> None:
             )
 
 
-def record_autograded(
-    db_url: str, notebook_file: Path, assignment: str, student: str, timestamp: datetime.datetime | None
-) -> None:
-    """Store an autograded notebook's scores exactly as `nbgrader autograde` would have."""
-    _record_submission(db_url, assignment, student, timestamp)
-    node = nbformat.read(notebook_file, as_version=4)
-    resources = {
-        "nbgrader": {
-            "student": student,
-            "assignment": assignment,
-            "notebook": notebook_file.stem,
-            "db_url": db_url,
+@dataclass(frozen=True)
+class Marks:
+    """What nbgrader's SaveAutoGrades stores for one autograded notebook: each grade cell's automatic
+    score, and each solution or task cell's automatic comment ("No response." for an untouched one)."""
+
+    scores: tuple[tuple[str, float | None], ...] = ()
+    comments: tuple[tuple[str, str | None], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scores": [list(pair) for pair in self.scores],
+            "comments": [list(pair) for pair in self.comments],
         }
-    }
-    with _quiet_sqlalchemy():
-        for preprocessor in (SaveAutoGrades(), AssignLatePenalties()):
-            node, resources = preprocessor.preprocess(node, resources)
+
+    @classmethod
+    def from_json(cls, fields: Any) -> "Marks":
+        fields = fields or {}
+        return cls(
+            tuple(dict(fields.get("scores", {})).items()),
+            tuple(dict(fields.get("comments", {})).items()),
+        )
+
+
+def marks_of(notebook: NotebookNode) -> Marks:
+    """The marks SaveAutoGrades would store for an autograded notebook, read as it reads them."""
+    scores, comments = [], []
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if utils.is_grade(cell):
+            scores.append((grade_id, utils.determine_grade(cell)[0]))
+        if utils.is_solution(cell) or utils.is_task(cell):
+            untouched = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
+            comments.append((grade_id, "No response." if untouched and not utils.is_task(cell) else None))
+    return Marks(tuple(scores), tuple(comments))
+
+
+def record_autograded(
+    db_url: str,
+    notebook: str,
+    marks: Marks,
+    assignment: str,
+    student: str,
+    timestamp: datetime.datetime | None,
+) -> None:
+    """Store an autograded notebook's marks exactly as `nbgrader autograde`'s SaveAutoGrades and
+    AssignLatePenalties would have, in one gradebook session whose marks are one commit."""
+    with _quiet_sqlalchemy(), Gradebook(db_url) as gradebook:
+        submission = _submission(gradebook, assignment, student, timestamp)
+        graded = gradebook.find_submission_notebook(notebook, assignment, student)
+        grades = {grade.name: grade for grade in graded.grades}
+        for name, score in marks.scores:
+            grade = grades[name]
+            grade.auto_score = score
+            # A manual grade, or a cell the autograder could not score, needs a grader's review.
+            grade.needs_manual_grade = grade.manual_score is not None or score is None
+        comments = {comment.name: comment for comment in graded.comments}
+        for name, text in marks.comments:
+            comments[name].auto_comment = text
+        gradebook.db.flush()
+        graded.late_submission_penalty = _late_penalty(graded, submission, student)
+        gradebook.db.commit()
+
+
+def _late_penalty(graded: Any, submission: Any, student: str) -> float | None:
+    """The penalty AssignLatePenalties gives with nbgrader's default plugin (None: on time)."""
+    if submission.total_seconds_late <= 0:
+        return None
+    penalty = LateSubmissionPlugin().late_submission_penalty(
+        student, graded.score, submission.total_seconds_late
+    )
+    return None if penalty is None else min(max(penalty, 0), graded.score)
 
 
 def record_ungradable(
@@ -148,9 +205,15 @@ def _record_submission(
     db_url: str, assignment: str, student: str, timestamp: datetime.datetime | None
 ) -> None:
     with _quiet_sqlalchemy(), Gradebook(db_url) as gradebook:
-        gradebook.update_or_create_student(student)
-        details = {"timestamp": timestamp} if timestamp else {}
-        gradebook.update_or_create_submission(assignment, student, **details)
+        _submission(gradebook, assignment, student, timestamp)
+
+
+def _submission(
+    gradebook: Gradebook, assignment: str, student: str, timestamp: datetime.datetime | None
+) -> Any:
+    gradebook.update_or_create_student(student)
+    details = {"timestamp": timestamp} if timestamp else {}
+    return gradebook.update_or_create_submission(assignment, student, **details)
 
 
 def recorded_rows(db_url: str, assignments: Iterable[str]) -> list[tuple[str, Student, Recorded]]:

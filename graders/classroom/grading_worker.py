@@ -27,6 +27,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from graders.classroom.course import SCRATCH_STUDENT, Task, scratch_course, scratch_task
 from graders.classroom.files import copy_untrusted_tree, json_depth, remove_tree
+from graders.classroom.gradebook import Marks, marks_of
 from graders.classroom.sandbox import BOUNDS_VARIABLE, KERNEL_NAME, install_kernel_spec, limits_hit
 from graders.classroom.submission_limits import NOTEBOOK_MAX_DEPTH
 from graders.core.answer_files import answer_file_names
@@ -69,6 +70,7 @@ class Graded:
     log: str = ""
     dump: DumpFacts | None = None
     limits_hit: tuple[str, ...] = ()
+    marks: Marks = Marks()
 
 
 def pack(folder: Path, first: tuple[str, ...] = ()) -> tuple[Files, list[str]]:
@@ -145,7 +147,9 @@ def _grade_in(job: Job, work: Path, scratch: Path) -> Graded:
         return Graded(
             _failure(work, local.submitted(task) / f"{job.notebook}.ipynb"), log=text, limits_hit=hit
         )
-    kept = (f"{job.notebook}.ipynb", *answer_file_names(job.notebook))
+    notebook = local.autograded(task) / f"{job.notebook}.ipynb"
+    marks = marks_of(nbformat.read(notebook, as_version=4))
+    kept = (notebook.name, *answer_file_names(job.notebook))
     graded, skipped = pack(local.autograded(task), kept)
     with _logged(log) as logger:
         _run(GenerateFeedback, config, scratch, logger)
@@ -158,6 +162,7 @@ def _grade_in(job: Job, work: Path, scratch: Path) -> Graded:
         log.read_text(encoding="utf-8", errors="replace"),
         _dump(work),
         hit,
+        marks,
     )
 
 
