@@ -94,6 +94,15 @@ class GradedInstance:
             assert_reveals_no_reference(message, self.expected[key], answers.get(key))
         return said
 
+    def full_marks(self, answers: dict[str, Any] | None = None, /, **changes: Any) -> bool:
+        """Whether every key earns all its points for `answers` (default: the reference) with `changes`."""
+        return set(self.scores(answers, **changes).values()) == {1.0}
+
+    def rejected(self, key: str, value: Any) -> str:
+        """The message `key` gets here for `value` in place of the reference, which must earn nothing."""
+        assert self.scores(**{key: value})[key] == 0, key
+        return self.messages(**{key: value})[key]
+
     def _answers(self, answers: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, Any]:
         return {**(self.expected if answers is None else answers), **changes}
 

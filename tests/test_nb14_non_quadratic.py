@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
+from grading_helpers import GradedInstance, case_fixture
 
-from graders.core.loader import loads_answers
 from graders.core.problems.nb14_non_quadratic import (
     ARMIJO_C,
     ARMIJO_STEPS,
@@ -98,40 +97,16 @@ def answers_from(data: Instance) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(params=graded_instances(0, 1))
-def number(request: pytest.FixtureRequest) -> int:
-    return request.param
+class Case(GradedInstance):
+    notebook = NOTEBOOK
+
+
+case = case_fixture(Case)
 
 
 @pytest.fixture
-def expected(number: int, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The reference answers of the instance: the committed ones, or the solution's run on that instance."""
-    if number == 0:
-        return reference(NOTEBOOK)
-    return loads_answers(request.getfixturevalue("executed_instances")[NOTEBOOK, number].answer_json)
-
-
-@pytest.fixture
-def data(number: int) -> Instance:
-    return Instance(number)
-
-
-def message(answers: dict[str, Any], expected: dict[str, Any], key: str) -> str:
-    """The message `key` gets against `expected`, which must not show the reference value."""
-    said = messages(NOTEBOOK, answers, expected)[key]
-    assert_reveals_no_reference(said, expected[key], answers[key])
-    return said
-
-
-def full_marks(answers: dict[str, Any], expected: dict[str, Any]) -> bool:
-    return scores(NOTEBOOK, answers, expected) == dict.fromkeys(expected, 1.0)
-
-
-def rejected(data: Instance, expected: dict[str, Any], key: str, value: Any) -> str:
-    """Grade `value` for `key`: it must earn nothing; return its message."""
-    answers = {**expected, key: value}
-    assert scores(NOTEBOOK, answers, expected)[key] == 0, key
-    return message(answers, expected, key)
+def data(case: Case) -> Instance:
+    return Instance(case.number)
 
 
 # --- every instance keeps the lesson ----------------------------------------------------------------------
@@ -165,17 +140,17 @@ def test_every_instance_keeps_the_lesson(instance_number: int) -> None:
 # --- legitimate variants: full marks -------------------------------------------------------------------
 
 
-def test_replayed_numpy_run_gets_full_marks(data: Instance, expected: dict[str, Any]) -> None:
+def test_replayed_numpy_run_gets_full_marks(data: Instance, case: Case) -> None:
     """Other sums, the same answers: the variants below are the notebook's computation changed."""
-    assert full_marks(answers_from(data), expected)
+    assert case.full_marks(answers_from(data))
 
 
-def test_plain_lists_and_tensors_get_full_marks(expected: dict[str, Any]) -> None:
-    assert full_marks({key: np.asarray(value).tolist() for key, value in expected.items()}, expected)
-    assert full_marks({key: torch.tensor(np.asarray(value)) for key, value in expected.items()}, expected)
+def test_plain_lists_and_tensors_get_full_marks(case: Case) -> None:
+    assert case.full_marks({key: np.asarray(value).tolist() for key, value in case.expected.items()})
+    assert case.full_marks({key: torch.tensor(np.asarray(value)) for key, value in case.expected.items()})
 
 
-def test_autograd_gradient_and_torch_hessian_get_full_marks(data: Instance, expected: dict[str, Any]) -> None:
+def test_autograd_gradient_and_torch_hessian_get_full_marks(data: Instance, case: Case) -> None:
     """The gradient from backward() and λmax from eigvals of the autograd Hessian, in torch."""
     X, y = torch.tensor(data.X), torch.tensor(data.y)
 
@@ -186,44 +161,44 @@ def test_autograd_gradient_and_torch_hessian_get_full_marks(data: Instance, expe
     cross_entropy(w).backward()
     hessian = torch.autograd.functional.hessian(cross_entropy, torch.tensor(data.start))
     answers = {
-        **expected,
+        **case.expected,
         "grad_start": w.grad,
         "lambda_max_start": torch.linalg.eigvals(hessian).real.max().item(),
     }
-    assert full_marks(answers, expected)
+    assert case.full_marks(answers)
 
 
 # --- mistaken variants: no credit, and the message names the mistake ----------------------------------------
 
 
-def test_gradient_with_flipped_sign_or_summed_is_rejected(data: Instance, expected: dict[str, Any]) -> None:
-    assert "sign" in rejected(data, expected, "grad_start", -data.gradient(data.start))
-    summed = rejected(data, expected, "grad_start", len(data.y) * data.gradient(data.start))
+def test_gradient_with_flipped_sign_or_summed_is_rejected(data: Instance, case: Case) -> None:
+    assert "sign" in case.rejected("grad_start", -data.gradient(data.start))
+    summed = case.rejected("grad_start", len(data.y) * data.gradient(data.start))
     assert "average over the points" in summed
 
 
-def test_gradient_with_respect_to_the_logits_is_rejected(data: Instance, expected: dict[str, Any]) -> None:
+def test_gradient_with_respect_to_the_logits_is_rejected(data: Instance, case: Case) -> None:
     logits_gradient = (1 / (1 + np.exp(-data.X @ data.start)) - data.y) / len(data.y)
-    assert "back to the weights" in rejected(data, expected, "grad_start", logits_gradient)
+    assert "back to the weights" in case.rejected("grad_start", logits_gradient)
 
 
-def test_smallest_eigenvalue_or_summed_hessian_is_rejected(data: Instance, expected: dict[str, Any]) -> None:
+def test_smallest_eigenvalue_or_summed_hessian_is_rejected(data: Instance, case: Case) -> None:
     eigenvalues = np.linalg.eigvalsh(data.hessian(data.start))
-    assert "ascending" in rejected(data, expected, "lambda_max_start", eigenvalues[0])
-    assert "mean loss" in rejected(data, expected, "lambda_max_start", len(data.y) * eigenvalues[-1])
+    assert "ascending" in case.rejected("lambda_max_start", eigenvalues[0])
+    assert "mean loss" in case.rejected("lambda_max_start", len(data.y) * eigenvalues[-1])
 
 
 @pytest.mark.parametrize(("factor", "uphill"), [(1.0, True), (0.5, False), (1.3, False)], ids=str)
 def test_fixed_run_uphill_or_with_another_step_is_rejected(
-    data: Instance, expected: dict[str, Any], factor: float, uphill: bool
+    data: Instance, case: Case, factor: float, uphill: bool
 ) -> None:
     with np.errstate(all="ignore"):
         losses = data.fixed_run(factor * data.lr_fixed, uphill=uphill)
-    assert "LR_FIXED" in rejected(data, expected, "fixed_cycle", sorted(losses[-2:]))
+    assert "LR_FIXED" in case.rejected("fixed_cycle", sorted(losses[-2:]))
 
 
-def test_unsorted_cycle_is_rejected(expected: dict[str, Any]) -> None:
-    said = rejected(None, expected, "fixed_cycle", expected["fixed_cycle"][::-1])
+def test_unsorted_cycle_is_rejected(case: Case) -> None:
+    said = case.rejected("fixed_cycle", case.expected["fixed_cycle"][::-1])
     assert "smaller first" in said
 
 
@@ -237,29 +212,29 @@ def test_unsorted_cycle_is_rejected(expected: dict[str, Any]) -> None:
     ids=lambda value: value if isinstance(value, str) else "",
 )
 def test_mistaken_line_searches_are_rejected(
-    data: Instance, expected: dict[str, Any], mistake: str, search: Callable
+    data: Instance, case: Case, mistake: str, search: Callable
 ) -> None:
     accepted, w = data.armijo(search)
-    answers = {**expected, "armijo_steps": accepted, "armijo_final_loss": data.loss(w)}
-    earned = scores(NOTEBOOK, answers, expected)
+    answers = {**case.expected, "armijo_steps": accepted, "armijo_final_loss": data.loss(w)}
+    earned = case.scores(answers)
     # The final loss may still match: every search ends near the same minimum.
     assert earned["armijo_steps"] < 0.5, mistake
-    said = message(answers, expected, "armijo_steps")
+    said = case.messages(answers)["armijo_steps"]
     # Without a restart the steps can only shrink, and with any decrease accepted T_INITIAL always passes:
     # both records hold one value, which the message names instead of the hint.
     assert "restart at T_INITIAL" in said or (len(set(accepted)) == 1 and "the same value" in said)
 
 
-def test_end_curvature_at_the_wrong_point_is_rejected(data: Instance, expected: dict[str, Any]) -> None:
+def test_end_curvature_at_the_wrong_point_is_rejected(data: Instance, case: Case) -> None:
     w_fixed = data.start.copy()
     for _ in range(FIXED_STEPS):
         w_fixed = w_fixed - data.lr_fixed * data.gradient(w_fixed)
     for point in (data.start, w_fixed):
-        said = rejected(data, expected, "lambda_max_end", np.linalg.eigvalsh(data.hessian(point))[-1])
+        said = case.rejected("lambda_max_end", np.linalg.eigvalsh(data.hessian(point))[-1])
         assert "w_armijo" in said
 
 
-def test_stable_steps_of_one_over_lambda_or_swapped_are_rejected(expected: dict[str, Any]) -> None:
-    halves = [step / 2 for step in expected["stable_steps"]]
-    assert "reach −1" in rejected(None, expected, "stable_steps", halves)
-    assert "first" in rejected(None, expected, "stable_steps", expected["stable_steps"][::-1])
+def test_stable_steps_of_one_over_lambda_or_swapped_are_rejected(case: Case) -> None:
+    halves = [step / 2 for step in case.expected["stable_steps"]]
+    assert "reach −1" in case.rejected("stable_steps", halves)
+    assert "first" in case.rejected("stable_steps", case.expected["stable_steps"][::-1])

@@ -12,15 +12,11 @@ import pytest
 import torch
 from grading_helpers import (
     TRAJECTORY_FORMS,
-    assert_reveals_no_reference,
-    graded_instances,
-    messages,
-    reference,
-    scores,
+    GradedInstance,
+    case_fixture,
 )
 
 from graders.core.instances import PUBLIC_INSTANCE
-from graders.core.loader import loads_answers
 from graders.core.problems.nb16_newton_and_saddles import CURVATURE_RANGE, KAPPA_RANGE, problem
 
 NOTEBOOK = "16_newton_and_saddles"
@@ -28,11 +24,13 @@ GD_STEPS, SADDLE_LR, STUCK_STEPS, KICKED_STEPS, NEWTON_STEPS = 60, 0.1, 10, 300,
 LESSON_INSTANCES = range(8)
 
 
-class Case:
+class Case(GradedInstance):
     """One instance: its data, its reference answers, and grading against them."""
 
+    notebook = NOTEBOOK
+
     def __init__(self, number: int, expected: dict | None = None) -> None:
-        self.number, self.expected = number, expected
+        super().__init__(number, expected)
         chosen = problem(number)
         self.kappa, self.a, self.mu, self.x_start = chosen.kappa, chosen.a, chosen.mu, chosen.x_start
         generator = torch.Generator().manual_seed(chosen.seed)
@@ -104,25 +102,8 @@ class Case:
             "newton_saddle_path": self.newton_saddle_path(),
         }
 
-    def scores(self, **answers) -> dict[str, float]:
-        return scores(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
 
-    def messages(self, **answers) -> dict[str, str]:
-        """The messages with `answers` in place; none may reveal the reference of a key they answer."""
-        said = messages(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
-        for key, value in answers.items():
-            assert_reveals_no_reference(said[key], self.expected[key], value)
-        return said
-
-
-@pytest.fixture(params=graded_instances(PUBLIC_INSTANCE, 1))
-def case(request: pytest.FixtureRequest) -> Case:
-    """The public instance against the committed answers, or hidden instance 1 against its own."""
-    if request.param == PUBLIC_INSTANCE:
-        return Case(PUBLIC_INSTANCE, reference(NOTEBOOK))
-    run = request.getfixturevalue("executed_instances")[NOTEBOOK, request.param]
-    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {request.param}: {run}"
-    return Case(request.param, loads_answers(run.answer_json))
+case = case_fixture(Case)
 
 
 # --- every instance keeps the lesson ----------------------------------------------------------------------
