@@ -20,7 +20,8 @@ import graders.classroom.autograde
 import graders.classroom.tether
 from graders.classroom.autograde import Outcome, autograde, record
 from graders.classroom.course import Course, Task
-from graders.classroom.gradebook import NbgraderError, nbgrader_env, run_nbgrader, sqlite_url
+from graders.classroom.gradebook import nbgrader_env, run_nbgrader, sqlite_url
+from graders.classroom.grading_worker import Graded, Job
 from graders.classroom.sandbox import Limits
 from graders.core.paths import REPO_ROOT
 
@@ -126,21 +127,20 @@ def test_each_attempt_at_a_task_gets_a_fresh_scratch_course(
     course, task = small_course(tmp_path)
     seen: list[tuple[Path, set[str]]] = []
 
-    def killed_midway(arguments: list[str], scratch: Path, log: Path, *rest: object) -> None:
-        """An nbgrader that leaves a file behind and fails, as one killed mid-run would."""
-        seen.append((scratch, {path.name for path in scratch.iterdir()}))
-        log.write_text(f"attempt {len(seen)}", encoding="utf-8")
-        (scratch / "half-written").write_text("", encoding="utf-8")
-        raise NbgraderError("killed")
+    def killed_midway(job: Job) -> Graded:
+        """A worker whose nbgrader failed, as one killed mid-run would; it sees only its job."""
+        attempt = max(course.scratch(task).glob("attempt-*"), key=lambda folder: folder.stat().st_mtime_ns)
+        seen.append((attempt, {path.name for path in attempt.iterdir()}))
+        (attempt / "half-written").write_text("", encoding="utf-8")
+        return Graded("killed", log=f"attempt {len(seen)}")
 
-    monkeypatch.setattr(graders.classroom.autograde, "run_nbgrader", killed_midway)
+    monkeypatch.setattr(graders.classroom.autograde, "grade", killed_midway)
     first = autograde(course, Outcome(task, "digest"), Limits(sandboxed=False))
     second = autograde(course, Outcome(task, "digest"), Limits(sandboxed=False))
-    laid_out = {"source", "submitted", "gradebook.db", "nbgrader_config.py"}
     assert [folder for folder, _ in seen] == [first.scratch, second.scratch]
     assert first.scratch != second.scratch
     assert all(folder.parent == course.scratch(task) for folder, _ in seen)
-    assert all(names == laid_out for _, names in seen), "an attempt met what another left"
+    assert all(names == set() for _, names in seen), "an attempt met what another left"
     record(course, second)
     assert course.log(f"autograde/{task.notebook}/{task.student}.log").read_text() == "attempt 2"
     assert not course.scratch(task).exists(), "an attempt's scratch course was left behind"

@@ -179,9 +179,12 @@ def record(course: Course, outcome: Outcome) -> Outcome:
         timestamp = _timestamp(course.submitted(task))
         record_autograded(course.db_url, task.notebook, outcome.marks, task.notebook, task.student, timestamp)
     _write_outcome(course.done(task), outcome)
-    # Earlier attempts are stale, a killed one's too: its worker's result never came back.
+    # Earlier attempts are stale, a killed one's too: its worker's result never came back. A graded one's
+    # stays until its feedback is kept.
+    if outcome.problem:
+        remove_tree(course.scratch(task))
     for attempt in course.scratch(task).glob("attempt-*"):
-        if outcome.problem or attempt != scratch:
+        if attempt != scratch:
             remove_tree(attempt)
     return outcome
 
