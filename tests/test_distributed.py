@@ -1,8 +1,8 @@
 """Grading on Dask distributed: a local cluster of two worker processes, one of them killed mid-run.
 
-The unit tests run a small function through graders.classroom.distributed.run_on_dask; the end-to-end test
-grades
-a small class into a real Postgres gradebook through the cluster and compares it with a JOBS=1 run.
+The unit tests run a small function through graders.classroom.distributed.run_on_dask; the end-to-end tests
+grade a small class through the cluster, into a real Postgres gradebook with a worker killed mid-run, and by
+workers that never open the course, and compare each with a JOBS=1 run.
 """
 
 import csv
@@ -17,8 +17,8 @@ from typing import TypeVar
 
 import psutil
 import pytest
-from class_fixture import CELL_TIMEOUT, fixture_class, write_submissions
-from dask_tasks import double_or_fail, slow_double
+from class_fixture import CELL_TIMEOUT, NOTEBOOK, fixture_class, write_submissions
+from dask_tasks import double_or_fail, seen_files, slow_double, watch_files, work_in_own_folder
 from distributed import Client, LocalCluster
 from postgres import postgres_url  # noqa: F401  (a fixture)
 from test_sandbox import sandbox_or_skip
@@ -106,16 +106,18 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def kill_first_busy_worker(pids: list[int], killed: list[int]) -> None:
-    """Wait for a worker to run nbgrader, then kill it and what it started at once, as a lost machine does."""
+    """Wait for a worker to run a student's kernel, then kill it and what it started at once, as a lost
+    machine does."""
     workers = [psutil.Process(pid) for pid in pids]
-    busy = wait_for(lambda: [worker for worker in workers if nbgrader_children(worker)], seconds=600)
+    busy = wait_for(lambda: [worker for worker in workers if kernel_children(worker)], seconds=600)
     for process in [busy, *busy.children(recursive=True)]:
         process.kill()
     killed.append(busy.pid)
 
 
-def nbgrader_children(worker: psutil.Process) -> list[psutil.Process]:
-    return [child for child in worker.children() if "nbgrader" in " ".join(child.cmdline())]
+def kernel_children(worker: psutil.Process) -> list[psutil.Process]:
+    """The kernels a worker's in-process nbgrader started (graders.classroom.sandbox launches them)."""
+    return [child for child in worker.children() if "graders.classroom.sandbox" in " ".join(child.cmdline())]
 
 
 def test_a_class_graded_through_dask_into_postgres_matches_jobs_1(
@@ -149,3 +151,32 @@ def test_a_class_graded_through_dask_into_postgres_matches_jobs_1(
         submissions, tmp_path / "jobs1", jobs=1, limits=LIMITS, instance_secret=SHARED_SECRET
     )
     assert rows == csv_rows(one_machine.grades_csv)
+
+
+def test_workers_that_never_open_the_course_grade_a_class_as_jobs_1(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    """Each task carries its submission's files and returns its results: the workers, each in a working
+    folder of its own, never open, list or connect to anything in the course."""
+    sandbox_or_skip()
+    pupils = [pupil for pupil in fixture_class() if pupil.id in CLASS]
+    submissions = write_submissions(tmp_path / "submissions", pupils)
+    course = tmp_path / "dask"
+    with Client(cluster.scheduler_address) as client:
+        folders = client.run(work_in_own_folder)
+        client.run(watch_files)
+        report = grade_class(
+            submissions,
+            course,
+            limits=LIMITS,
+            scheduler=cluster.scheduler_address,
+            instance_secret=SHARED_SECRET,
+        )
+        seen = [path for paths in client.run(seen_files).values() for path in paths]
+    assert len(set(folders.values())) == 2
+    assert any(path.endswith(f"{NOTEBOOK}.ipynb") for path in seen), "the workers graded nothing"
+    assert [path for path in seen if Path(path).is_relative_to(course)] == []
+    one_machine = grade_class(
+        submissions, tmp_path / "jobs1", jobs=1, limits=LIMITS, instance_secret=SHARED_SECRET
+    )
+    assert csv_rows(report.grades_csv) == csv_rows(one_machine.grades_csv)
