@@ -304,7 +304,8 @@ def test_output_is_cut_to_a_character_budget() -> None:
 
 def test_sandbox_kernel_refuses_memory_beyond_its_limit(tmp_path: Path) -> None:
     spec = json.loads((install_kernel_spec(tmp_path, memory_limit=2**30) / "kernel.json").read_text())
-    assert spec["argv"][1:5] == ["-m", "graders.classroom.sandbox", "launch", "1073741824"]
+    assert spec["argv"][1] == "-I" and spec["argv"][2].endswith("kernel_relay.py")
+    assert spec["argv"][3:] == ["1073741824", "{connection_file}"]
     assert (tmp_path / "kernels" / KERNEL_NAME / "kernel.json").is_file()
     probe = (
         "from graders.classroom.sandbox import limit_resources\n"

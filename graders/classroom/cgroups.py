@@ -48,8 +48,12 @@ class Group:
 
     def join(self) -> None:
         """Move the calling process into the group (v1: into each hierarchy's folder)."""
+        self.admit(os.getpid())
+
+    def admit(self, pid: int) -> None:
+        """Move process `pid` into the group: what it starts from then on starts inside it."""
         for folder in self.folders:
-            (folder / "cgroup.procs").write_text(str(os.getpid()), encoding="ascii")
+            (folder / "cgroup.procs").write_text(str(pid), encoding="ascii")
 
     def leave(self) -> None:
         """Move the calling process back to the v1 groups it came from (those holding GROUP_FOLDER)."""

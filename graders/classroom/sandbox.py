@@ -23,7 +23,7 @@ import signal
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,16 +117,13 @@ def install_kernel_spec(
     """Write the grading kernel spec under jupyter_dir/kernels, for a JUPYTER_PATH of jupyter_dir only."""
     spec_dir = jupyter_dir / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
-    mode = "launch" if sandboxed else "unsandboxed"
+    # Sandboxed, the relay asks the worker's zygote for a warm kernel (graders.classroom.warm_kernels),
+    # else becomes `python -m graders.classroom.sandbox launch`; it is run by path, to start fast.
+    start = [sys.executable, "-m", "graders.classroom.sandbox", "unsandboxed"]
+    if sandboxed:
+        start = [sys.executable, "-I", str(Path(__file__).with_name("kernel_relay.py"))]
     spec = {
-        "argv": [
-            sys.executable,
-            "-m",
-            "graders.classroom.sandbox",
-            mode,
-            str(memory_limit),
-            "{connection_file}",
-        ],
+        "argv": [*start, str(memory_limit), "{connection_file}"],
         "display_name": f"Python 3 (graders {'sandbox' if sandboxed else 'NO sandbox'}, "
         f"{memory_limit / 2**30:g} GiB)",
         "language": "python",
@@ -216,11 +213,15 @@ def bwrap_arguments(workdir: Path, runtime: Path, readable: Iterable[Path]) -> l
         arguments += ["--ro-bind", str(folder), str(folder)]
     arguments += ["--bind", str(runtime), str(runtime), "--bind", str(workdir), str(WORKDIR)]
     arguments += ["--remount-ro", "/", "--chdir", str(WORKDIR), "--clearenv"]
-    environment = {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
-    environment |= {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
-    for name, value in environment.items():
+    for name, value in kernel_environment(os.environ).items():
         arguments += ["--setenv", name, value]
     return arguments
+
+
+def kernel_environment(launcher: Mapping[str, str]) -> dict[str, str]:
+    """The kernel's whole environment: a home and PATH inside the sandbox, and PASSED_ENVIRONMENT."""
+    environment = {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    return environment | {name: launcher[name] for name in PASSED_ENVIRONMENT if name in launcher}
 
 
 def sandbox_command(workdir: Path, runtime: Path, command: list[str]) -> list[str]:
@@ -245,20 +246,7 @@ def launch(limit: str, connection_file: str) -> None:
     in a control group of its own, and exit as it did."""
     die_with_parent()
     connection = Path(connection_file).resolve()
-    strangers = sorted(
-        path.name for path in connection.parent.iterdir() if not path.name.startswith(connection.stem)
-    )
-    if strangers:
-        raise SandboxUnavailable(
-            f"{connection.parent} holds other files ({', '.join(strangers[:3])}): the kernel would see them; "
-            "give each kernel its own JUPYTER_RUNTIME_DIR"
-        )
-    transport = json.loads(connection.read_text(encoding="utf-8")).get("transport")
-    if transport != "ipc":
-        raise SandboxUnavailable(
-            f"the sandboxed kernel has no network, so it needs ipc transport, not {transport!r}: "
-            "run nbgrader with --KernelManager.transport=ipc"
-        )
+    check_connection(connection)
     memory, processes = int(limit), process_limit()
     way = cgroups.SCOPE if cgroups.SCOPE_VARIABLE in os.environ else cgroups.mechanism()
     if way == cgroups.SCOPE and cgroups.SCOPE_VARIABLE not in os.environ:
@@ -287,10 +275,29 @@ def launch(limit: str, connection_file: str) -> None:
     status = bwrap.wait()
     hit = group.hits() if group else []
     # Reported first: jupyter_client may kill a launcher that takes long to remove its group.
-    report_bounds({"mechanism": way, "memory": memory, "processes": processes, "hit": hit})
+    report_bounds({"mechanism": way, "memory": memory, "processes": processes, "hit": hit, "start": "cold"})
     if group and way == cgroups.V1:
         group.remove()
     sys.exit(status if status >= 0 else 128 - status)
+
+
+def check_connection(connection: Path) -> None:
+    """Refuse a connection file whose folder holds other files, or that asks for TCP: the kernel has no
+    network, and sees that whole folder."""
+    strangers = sorted(
+        path.name for path in connection.parent.iterdir() if not path.name.startswith(connection.stem)
+    )
+    if strangers:
+        raise SandboxUnavailable(
+            f"{connection.parent} holds other files ({', '.join(strangers[:3])}): the kernel would see them; "
+            "give each kernel its own JUPYTER_RUNTIME_DIR"
+        )
+    transport = json.loads(connection.read_text(encoding="utf-8")).get("transport")
+    if transport != "ipc":
+        raise SandboxUnavailable(
+            f"the sandboxed kernel has no network, so it needs ipc transport, not {transport!r}: "
+            "run nbgrader with --KernelManager.transport=ipc"
+        )
 
 
 def give_to_kernel(folder: Path) -> None:
@@ -301,9 +308,9 @@ def give_to_kernel(folder: Path) -> None:
             os.chown(os.path.join(parent, name), KERNEL_UID, KERNEL_GID, follow_symlinks=False)
 
 
-def report_bounds(record: dict[str, object]) -> None:
+def report_bounds(record: dict[str, object], environment: Mapping[str, str] = os.environ) -> None:
     """Append the kernel's bounds and the limits it hit to the file BOUNDS_VARIABLE names, if any."""
-    target = os.environ.get(BOUNDS_VARIABLE)
+    target = environment.get(BOUNDS_VARIABLE)
     if target:
         with open(target, "a", encoding="utf-8") as stream:
             stream.write(json.dumps(record) + "\n")
