@@ -2,11 +2,12 @@
 its own, so a fork bomb, several processes together and /dev/shm stop at their limits, the limit hit is
 reported for the row, and an honest notebook still runs.
 
-Each test starts the grading kernel spec (`python -m graders.classroom.sandbox launch`) as nbgrader does,
-talks to
-the kernel with jupyter_client, shuts it down, and reads what the launcher reported.
+Each test starts the grading kernel spec as nbgrader does, twice: cold (`python -m graders.classroom.sandbox
+launch` and bubblewrap) and warm (forked by this process's zygote, graders.classroom.warm_kernels); talks to
+the kernel with jupyter_client, shuts it down, and reads what was reported.
 """
 
+import json
 import os
 import shutil
 import tempfile
@@ -19,7 +20,7 @@ import pytest
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from graders.classroom import cgroups
+from graders.classroom import cgroups, warm_kernels
 from graders.classroom.sandbox import (
     BOUNDS_VARIABLE,
     KERNEL_NAME,
@@ -65,6 +66,7 @@ class Kernel:
     manager: KernelManager
     bounds: Path
     workdir: Path
+    start: str
 
     def run(self, code: str, timeout: float = 60) -> str:
         """Execute code; what it printed (stdout, stderr and any error's name and message)."""
@@ -89,13 +91,31 @@ class Kernel:
     def stop(self) -> tuple[str, ...]:
         """Shut the kernel down; the findings its launcher reported for the row."""
         self.manager.shutdown_kernel(now=False)
+        records = [json.loads(line) for line in self.bounds.read_text(encoding="utf-8").splitlines()]
+        assert [record["start"] for record in records] == [self.start]
         return limits_hit(self.bounds)
 
 
-@pytest.fixture
-def start_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    """start_kernel(memory) -> a running Kernel with that memory limit; every kernel is stopped after."""
+def warm_or_skip() -> dict[str, str]:
+    """The variables that have kernels forked by this process's zygote; skip (fail in CI) without one."""
+    environment = warm_kernels.kernel_environment()
+    if not environment:
+        reason = f"no zygote: {warm_kernels.unavailable() or 'it did not start (see stderr)'}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return environment
+
+
+@pytest.fixture(params=["cold", "warm"])
+def start_kernel(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """start_kernel(memory) -> a running Kernel with that memory limit, started cold or warm; every kernel
+    is stopped after."""
     bounded_or_skip()
+    monkeypatch.delenv(warm_kernels.ZYGOTE_VARIABLE, raising=False)
+    if request.param == "warm":
+        for name, value in warm_or_skip().items():
+            monkeypatch.setenv(name, value)
     started: list[Kernel] = []
     runtimes: list[Path] = []
 
@@ -112,7 +132,7 @@ def start_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
             kernel_name=KERNEL_NAME, transport="ipc", connection_file=str(runtime / "kernel.json")
         )
         manager.start_kernel(cwd=str(workdir))
-        kernel = Kernel(manager, tmp_path / f"bounds-{len(started)}.jsonl", workdir)
+        kernel = Kernel(manager, tmp_path / f"bounds-{len(started)}.jsonl", workdir, request.param)
         started.append(kernel)
         return kernel
 

@@ -43,7 +43,7 @@ WARM_MODULES = (
     "torch._dynamo",  # the first optimizer imports it (about 0.9 s)
     "matplotlib",
     "matplotlib.pyplot",
-    "matplotlib_inline.backend_inline",
+    "matplotlib.backends.backend_agg",  # not the inline backend: its import hooks into the kernel's shell
     "tqdm",
     "tqdm.auto",
     "json_tricks",
@@ -443,8 +443,9 @@ def _kernel(request: dict, connection: Path, workdir: Path) -> None:
     os.environ.clear()
     os.environ.update(environment)
     os.chdir(workdir)
-    _forget_zygote_paths()
-    sandbox.limit_resources(int(request["memory_limit"]))
+    _as_a_cold_kernel_would()
+    # A cold kernel's address-space cap covers the imports it makes; a warm one has made them already.
+    sandbox.limit_resources(int(request["memory_limit"]) + _address_space())
     from ipykernel.kernelapp import IPKernelApp
 
     sys.argv = [sys.executable, "-f", str(connection)]
@@ -452,14 +453,24 @@ def _kernel(request: dict, connection: Path, workdir: Path) -> None:
     os._exit(0)
 
 
-def _forget_zygote_paths() -> None:
-    """matplotlib remembers the zygote's config folder: the kernel's is its own /tmp, as in a cold one."""
+def _address_space() -> int:
+    """The bytes of address space this process maps (VmSize)."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    raise OSError("/proc/self/status has no VmSize")
+
+
+def _as_a_cold_kernel_would() -> None:
+    """matplotlib read the zygote's environment when imported: read the kernel's (its config folder in
+    its own /tmp, the backend nbgrader asked for or ipykernel's inline one)."""
     import matplotlib
 
     for cached in (matplotlib.get_configdir, matplotlib.get_cachedir):
         clear = getattr(cached, "cache_clear", None)
         if clear:
             clear()
+    matplotlib.rcParams["backend"] = os.environ.get("MPLBACKEND", INLINE_BACKEND)
 
 
 def main(argv: list[str]) -> None:
