@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 import torch
-from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
+from grading_helpers import GradedInstance, case_fixture
 
-from graders.core.loader import loads_answers
 from graders.core.problems.nb15_learning_rates_in_practice import problem
 
 NOTEBOOK = "15_learning_rates_in_practice"
@@ -119,36 +118,16 @@ def answers_from(replay: Replay) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(params=graded_instances(0, 1))
-def number(request: pytest.FixtureRequest) -> int:
-    return request.param
+class Case(GradedInstance):
+    notebook = NOTEBOOK
+
+
+case = case_fixture(Case)
 
 
 @pytest.fixture
-def expected(number: int, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The reference answers of the instance: the committed ones, or the solution's run on that instance."""
-    if number == 0:
-        return reference(NOTEBOOK)
-    return loads_answers(request.getfixturevalue("executed_instances")[NOTEBOOK, number].answer_json)
-
-
-@pytest.fixture
-def replay(number: int) -> Replay:
-    return Replay(number)
-
-
-def message(answers: dict[str, Any], expected: dict[str, Any], key: str) -> str:
-    """The message `key` gets against `expected`, which must not show the reference value."""
-    said = messages(NOTEBOOK, answers, expected)[key]
-    assert_reveals_no_reference(said, expected[key], answers[key])
-    return said
-
-
-def rejected(expected: dict[str, Any], key: str, value: Any) -> str:
-    """Grade `value` for `key`: it must earn nothing; return its message."""
-    answers = {**expected, key: value}
-    assert scores(NOTEBOOK, answers, expected)[key] == 0, key
-    return message(answers, expected, key)
+def replay(case: Case) -> Replay:
+    return Replay(case.number)
 
 
 # --- every instance keeps the lesson ----------------------------------------------------------------------
@@ -175,44 +154,42 @@ def test_every_instance_keeps_the_lesson(instance_number: int) -> None:
 # --- legitimate variants: full marks -------------------------------------------------------------------
 
 
-def test_hand_written_replay_gets_full_marks(replay: Replay, expected: dict[str, Any]) -> None:
+def test_hand_written_replay_gets_full_marks(replay: Replay, case: Case) -> None:
     """Steps by hand, not torch.optim: the variants below are the notebook's computation changed."""
-    assert scores(NOTEBOOK, answers_from(replay), expected) == dict.fromkeys(expected, 1.0)
+    assert case.scores(answers_from(replay)) == dict.fromkeys(case.expected, 1.0)
 
 
-def test_plain_lists_get_full_marks(expected: dict[str, Any]) -> None:
-    answers = {key: torch.as_tensor(value).tolist() for key, value in expected.items()}
-    assert scores(NOTEBOOK, answers, expected) == dict.fromkeys(expected, 1.0)
+def test_plain_lists_get_full_marks(case: Case) -> None:
+    answers = {key: torch.as_tensor(value).tolist() for key, value in case.expected.items()}
+    assert case.scores(answers) == dict.fromkeys(case.expected, 1.0)
 
 
-def test_torch_clipping_in_place_of_the_hand_written_one_gets_full_marks(
-    replay: Replay, expected: dict[str, Any]
-) -> None:
+def test_torch_clipping_in_place_of_the_hand_written_one_gets_full_marks(replay: Replay, case: Case) -> None:
     model = replay.problem.model()
     ((model(replay.X) - replay.y) ** 2).mean().backward()
     total = torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_NORM).item()
     answers = {
-        **expected,
+        **case.expected,
         "first_total_norm": total,
         "clipped_first_grads": torch.cat([p.grad.flatten() for p in model.parameters()]),
     }
-    assert scores(NOTEBOOK, answers, expected) == dict.fromkeys(expected, 1.0)
+    assert case.scores(answers) == dict.fromkeys(case.expected, 1.0)
 
 
 # --- mistaken variants: no credit, and the message names the mistake ----------------------------------------
 
 
-def test_range_test_with_late_rates_is_rejected(replay: Replay, expected: dict[str, Any]) -> None:
+def test_range_test_with_late_rates_is_rejected(replay: Replay, case: Case) -> None:
     """Rates set after the step: each step takes the previous step's rate."""
-    answers = {**expected, "range_losses_to_best": to_best(replay.range_test(late=True))}
-    assert scores(NOTEBOOK, answers, expected)["range_losses_to_best"] < 0.5
-    assert "set before its loss" in message(answers, expected, "range_losses_to_best")
+    answers = {**case.expected, "range_losses_to_best": to_best(replay.range_test(late=True))}
+    assert case.scores(answers)["range_losses_to_best"] < 0.5
+    assert "set before its loss" in case.messages(answers)["range_losses_to_best"]
 
 
-def test_chosen_lr_by_another_rule_is_rejected(replay: Replay, expected: dict[str, Any]) -> None:
+def test_chosen_lr_by_another_rule_is_rejected(replay: Replay, case: Case) -> None:
     losses = replay.range_test()
-    assert "divided by 10" in rejected(expected, "chosen_lr", 10 * lowest_over_ten(replay, losses))
-    assert "not the last one" in rejected(expected, "chosen_lr", replay.rates[len(losses) - 1] / 10)
+    assert "divided by 10" in case.rejected("chosen_lr", 10 * lowest_over_ten(replay, losses))
+    assert "not the last one" in case.rejected("chosen_lr", replay.rates[len(losses) - 1] / 10)
 
 
 @pytest.mark.parametrize(
@@ -220,15 +197,13 @@ def test_chosen_lr_by_another_rule_is_rejected(replay: Replay, expected: dict[st
     [lambda k: k / WARMUP_STEPS, lambda k: (k + 1) / WARMUP_STEPS],
     ids=["starts at zero", "keeps growing"],
 )
-def test_mistaken_warmup_factors_are_rejected(
-    expected: dict[str, Any], factor: Callable[[int], float]
-) -> None:
-    said = rejected(expected, "warmup_lrs", [LR_PEAK * factor(k) for k in range(60)])
+def test_mistaken_warmup_factors_are_rejected(case: Case, factor: Callable[[int], float]) -> None:
+    said = case.rejected("warmup_lrs", [LR_PEAK * factor(k) for k in range(60)])
     assert "step 0" in said
 
 
-def test_swapped_divergence_steps_are_rejected(expected: dict[str, Any]) -> None:
-    said = rejected(expected, "diverged_at", expected["diverged_at"][::-1])
+def test_swapped_divergence_steps_are_rejected(case: Case) -> None:
+    said = case.rejected("diverged_at", case.expected["diverged_at"][::-1])
     assert "without warmup first" in said
 
 
@@ -236,24 +211,22 @@ def one_norm_each(gradients: list[torch.Tensor]) -> list[float]:
     return [gradient.norm().item() for gradient in gradients]
 
 
-def test_wrong_total_norms_are_rejected(replay: Replay, expected: dict[str, Any]) -> None:
+def test_wrong_total_norms_are_rejected(replay: Replay, case: Case) -> None:
     norms = one_norm_each(replay.first_gradients())
     total = math.sqrt(sum(norm**2 for norm in norms))
     for wrong in (norms[0], sum(norms) / len(norms), total**2, sum(norms)):
-        assert "as one vector" in rejected(expected, "first_total_norm", wrong)
+        assert "as one vector" in case.rejected("first_total_norm", wrong)
 
 
-def test_clipping_each_parameter_on_its_own_is_rejected(replay: Replay, expected: dict[str, Any]) -> None:
+def test_clipping_each_parameter_on_its_own_is_rejected(replay: Replay, case: Case) -> None:
     gradients = replay.first_gradients()
     for gradient in gradients:
         clip_total([gradient])
-    said = rejected(
-        expected, "clipped_first_grads", torch.cat([gradient.flatten() for gradient in gradients])
-    )
+    said = case.rejected("clipped_first_grads", torch.cat([gradient.flatten() for gradient in gradients]))
     assert "same factor" in said
 
 
-def test_runs_clipped_otherwise_are_rejected(replay: Replay, expected: dict[str, Any]) -> None:
+def test_runs_clipped_otherwise_are_rejected(replay: Replay, case: Case) -> None:
     """Unclipped, the run diverges; clipped at 10·MAX_NORM, it follows another path. (A factor applied even
     above 1 changes nothing here: the total norm stays above MAX_NORM for all 200 steps.)"""
     for clip in (
@@ -261,6 +234,6 @@ def test_runs_clipped_otherwise_are_rejected(replay: Replay, expected: dict[str,
         lambda gradients: clip_total(gradients, 10 * MAX_NORM),
     ):
         losses = replay.train(lambda k: LR_PEAK, clip=clip)
-        answers = {**expected, "clipped_losses": losses}
-        assert scores(NOTEBOOK, answers, expected)["clipped_losses"] < 0.5
-        message(answers, expected, "clipped_losses")
+        answers = {**case.expected, "clipped_losses": losses}
+        assert case.scores(answers)["clipped_losses"] < 0.5
+        case.messages(answers)["clipped_losses"]
