@@ -5,26 +5,20 @@ Answers are recomputed with autograd from an instance's problem (graders.core.pr
 one thing changed, and graded against that instance's reference.
 """
 
-import copy
-from dataclasses import dataclass
-from typing import Any
+import functools
 
 import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
 from grading_helpers import (
-    assert_reveals_no_reference,
-    graded_instances,
-    messages,
+    GradedInstance,
+    case_fixture,
     reference,
-    scores,
     variant,
 )
 
-from graders.core.grading import load_reference
 from graders.core.instances import PUBLIC_INSTANCE
-from graders.core.loader import loads_answers
 from graders.core.problems.nb00_autograd import WAYS, Problem, problem, tracked
 from graders.core.student import _explain, check, dump_answers, grade, tensor_like
 
@@ -37,46 +31,22 @@ LESSON_INSTANCES = range(8)
 LARGEST_ENTRY = 12
 
 
-@dataclass(frozen=True)
-class Instance:
+class Instance(GradedInstance):
     """One instance's problem and the reference answers a student's answers are graded against there."""
 
-    number: int
-    problem: Problem
-    expected: dict[str, Any]
+    notebook = NOTEBOOK
 
-    def variant(self, **changes: Any) -> dict[str, Any]:
-        """This instance's reference answers with some keys replaced."""
-        return copy.deepcopy(self.expected) | changes
-
-    def scores(self, answers: dict[str, Any]) -> dict[str, float]:
-        return scores(NOTEBOOK, answers, expected=self.expected)
-
-    def messages(self, answers: dict[str, Any]) -> dict[str, str]:
-        """The message each key gets here, each one checked to reveal nothing of this reference."""
-        said = messages(NOTEBOOK, answers, expected=self.expected)
-        for key, message in said.items():
-            assert_reveals_no_reference(message, self.expected[key], answers.get(key))
-        return said
+    @functools.cached_property
+    def problem(self) -> Problem:
+        return problem(self.number)
 
 
-def graded_instance(request: pytest.FixtureRequest, number: int) -> Instance:
-    """Instance `number` with its reference: the committed one, or the solution's run on that instance."""
-    if number == PUBLIC_INSTANCE:
-        return Instance(number, problem(number), load_reference(NOTEBOOK))
-    run = request.getfixturevalue("executed_instances")[NOTEBOOK, number]
-    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {number}: {run}"
-    return Instance(number, problem(number), loads_answers(run.answer_json))
-
-
-@pytest.fixture(params=graded_instances(*GRADED_INSTANCES))
-def case(request: pytest.FixtureRequest) -> Instance:
-    return graded_instance(request, request.param)
+case = case_fixture(Instance, GRADED_INSTANCES)
 
 
 @pytest.fixture
 def hidden(request: pytest.FixtureRequest) -> Instance:
-    return graded_instance(request, HIDDEN_INSTANCE)
+    return Instance.graded(request, HIDDEN_INSTANCE)
 
 
 def sum_grads(weights: tuple[float, float], point: tuple[float, float]) -> list[torch.Tensor]:

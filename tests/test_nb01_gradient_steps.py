@@ -6,19 +6,15 @@ Mistaken answers are recomputed in float64 numpy from an instance's problem
 reference, so each test shows that the grader tells that mistake apart from the reference.
 """
 
-import copy
-from dataclasses import dataclass
-from typing import Any
+import functools
 
 import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
-from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, graded_instances, messages, scores
+from grading_helpers import TRAJECTORY_FORMS, GradedInstance, case_fixture
 
-from graders.core.grading import load_reference
 from graders.core.instances import PUBLIC_INSTANCE
-from graders.core.loader import loads_answers
 from graders.core.problems.nb01_gradient_steps import Problem, problem
 
 NOTEBOOK = "01_gradient_steps"
@@ -34,41 +30,21 @@ CONDITION_NUMBERS = (9.0, 16.0)
 EXPLORER_LEARNING_RATE = 0.005
 
 
-@dataclass(frozen=True)
-class Instance:
+class Instance(GradedInstance):
     """One instance's problem and the reference answers a student's answers are graded against there."""
 
-    number: int
-    problem: Problem
-    expected: dict[str, Any]
+    notebook = NOTEBOOK
+
+    @functools.cached_property
+    def problem(self) -> Problem:
+        return problem(self.number)
 
     @property
     def gamma(self) -> np.ndarray:
         return np.array(self.problem.gamma)
 
-    def variant(self, **changes: Any) -> dict[str, Any]:
-        """This instance's reference answers with some keys replaced."""
-        return copy.deepcopy(self.expected) | changes
 
-    def scores(self, answers: dict[str, Any]) -> dict[str, float]:
-        return scores(NOTEBOOK, answers, expected=self.expected)
-
-    def messages(self, answers: dict[str, Any]) -> dict[str, str]:
-        """The message each key gets here, each one checked to reveal nothing of this reference."""
-        said = messages(NOTEBOOK, answers, expected=self.expected)
-        for key, message in said.items():
-            assert_reveals_no_reference(message, self.expected[key], answers.get(key))
-        return said
-
-
-@pytest.fixture(params=graded_instances(*GRADED_INSTANCES))
-def case(request: pytest.FixtureRequest) -> Instance:
-    number = request.param
-    if number == PUBLIC_INSTANCE:
-        return Instance(number, problem(number), load_reference(NOTEBOOK))
-    run = request.getfixturevalue("executed_instances")[NOTEBOOK, number]
-    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {number}: {run}"
-    return Instance(number, problem(number), loads_answers(run.answer_json))
+case = case_fixture(Instance, GRADED_INSTANCES)
 
 
 def hessian(gamma: np.ndarray) -> np.ndarray:

@@ -6,21 +6,16 @@ Mistaken answers are recomputed with torch.optim from an instance's problem
 so each test shows that the grader tells that mistake apart from the reference.
 """
 
-import copy
 import functools
-from dataclasses import dataclass
-from typing import Any
 
 import nbformat
 import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
-from grading_helpers import TRAJECTORY_FORMS, assert_reveals_no_reference, graded_instances, messages, scores
+from grading_helpers import TRAJECTORY_FORMS, GradedInstance, case_fixture
 
-from graders.core.grading import load_reference
 from graders.core.instances import PUBLIC_INSTANCE
-from graders.core.loader import loads_answers
 from graders.core.paths import REPO_ROOT
 from graders.core.problems.nb02_torch_optim import SMALLEST_NORM_RESULT, Problem, problem
 from graders.core.tolerances import CLOSE
@@ -36,27 +31,14 @@ GRADED_INSTANCES = (PUBLIC_INSTANCE, HIDDEN_INSTANCE)
 LESSON_INSTANCES = range(8)
 
 
-@dataclass(frozen=True)
-class Instance:
+class Instance(GradedInstance):
     """One instance's problem and the reference answers a student's answers are graded against there."""
 
-    number: int
-    problem: Problem
-    expected: dict[str, Any]
+    notebook = NOTEBOOK
 
-    def variant(self, **changes: Any) -> dict[str, Any]:
-        """This instance's reference answers with some keys replaced."""
-        return copy.deepcopy(self.expected) | changes
-
-    def scores(self, answers: dict[str, Any]) -> dict[str, float]:
-        return scores(NOTEBOOK, answers, expected=self.expected)
-
-    def messages(self, answers: dict[str, Any]) -> dict[str, str]:
-        """The message each key gets here, each one checked to reveal nothing of this reference."""
-        said = messages(NOTEBOOK, answers, expected=self.expected)
-        for key, message in said.items():
-            assert_reveals_no_reference(message, self.expected[key], answers.get(key))
-        return said
+    @functools.cached_property
+    def problem(self) -> Problem:
+        return problem(self.number)
 
     def task_answers(self, task: str, optimiser: str | None = None, learning_rate=None, **mistake):
         """The two answers of a task ("SGD" or "AdamW"), with a possibly different optimiser or lr."""
@@ -71,14 +53,7 @@ class Instance:
         return SGD_STEPS if task == "SGD" else self.problem.adamw_steps
 
 
-@pytest.fixture(params=graded_instances(*GRADED_INSTANCES))
-def case(request: pytest.FixtureRequest) -> Instance:
-    number = request.param
-    if number == PUBLIC_INSTANCE:
-        return Instance(number, problem(number), load_reference(NOTEBOOK))
-    run = request.getfixturevalue("executed_instances")[NOTEBOOK, number]
-    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {number}: {run}"
-    return Instance(number, problem(number), loads_answers(run.answer_json))
+case = case_fixture(Instance, GRADED_INSTANCES)
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -6,21 +6,16 @@ Variants are recomputed here with torch, from an instance's matrix and starting 
 mistake would actually store, and it is graded against that instance's reference.
 """
 
-import copy
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
-from grading_helpers import assert_reveals_no_reference, graded_instances, messages, scores
+from grading_helpers import GradedInstance, case_fixture
 
 from graders.core import kinds
-from graders.core.grading import load_reference
 from graders.core.instances import PUBLIC_INSTANCE
-from graders.core.loader import loads_answers
 from graders.core.problems.nb03_rank1_approximation import SINGULAR_VALUE_RATIO, problem
 from graders.core.tolerances import CLOSE, NEAR_ZERO
 
@@ -32,26 +27,10 @@ LESSON_INSTANCES = range(8)
 STEPS = 400
 
 
-@dataclass(frozen=True)
-class Instance:
+class Instance(GradedInstance):
     """One instance's number and the reference answers a student's answers are graded against there."""
 
-    number: int
-    expected: dict[str, Any]
-
-    def variant(self, **changes: Any) -> dict[str, Any]:
-        """This instance's reference answers with some keys replaced."""
-        return copy.deepcopy(self.expected) | changes
-
-    def scores(self, answers: dict[str, Any]) -> dict[str, float]:
-        return scores(NOTEBOOK, answers, expected=self.expected)
-
-    def messages(self, answers: dict[str, Any]) -> dict[str, str]:
-        """The message each key gets here, each one checked to reveal nothing of this reference."""
-        said = messages(NOTEBOOK, answers, expected=self.expected)
-        for key, message in said.items():
-            assert_reveals_no_reference(message, self.expected[key], answers.get(key))
-        return said
+    notebook = NOTEBOOK
 
     def data(self, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return data(self.number, dtype)
@@ -63,14 +42,7 @@ class Instance:
         return answers_from_run(self.number, lr, steps, dtype, **options)
 
 
-@pytest.fixture(params=graded_instances(*GRADED_INSTANCES))
-def case(request: pytest.FixtureRequest) -> Instance:
-    number = request.param
-    if number == PUBLIC_INSTANCE:
-        return Instance(number, load_reference(NOTEBOOK))
-    run = request.getfixturevalue("executed_instances")[NOTEBOOK, number]
-    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {number}: {run}"
-    return Instance(number, loads_answers(run.answer_json))
+case = case_fixture(Instance, GRADED_INSTANCES)
 
 
 def data(number: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
