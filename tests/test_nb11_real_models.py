@@ -12,16 +12,13 @@ import pytest
 import torch
 from grading_helpers import (
     TRAJECTORY_FORMS,
-    assert_reveals_no_reference,
+    GradedInstance,
+    case_fixture,
     graded_instances,
-    messages,
-    reference,
-    scores,
 )
 from torch import nn
 
 from graders.core.instances import PUBLIC_INSTANCE
-from graders.core.loader import loads_answers
 from graders.core.problems.nb11_real_models import real_models_problem
 
 NOTEBOOK = "11_real_models"
@@ -113,22 +110,14 @@ def fit(
         return tuple(losses), nn.functional.mse_loss(network(x), y).item()
 
 
-class Case:
+class Case(GradedInstance):
     """One instance: its problem, its reference answers, and grading against them."""
 
-    def __init__(self, number: int, expected: dict) -> None:
-        self.number, self.expected = number, expected
+    notebook = NOTEBOOK
+
+    def __init__(self, number: int, expected: dict | None = None) -> None:
+        super().__init__(number, expected)
         self.seed = real_models_problem(number).seed
-
-    def scores(self, **answers) -> dict[str, float]:
-        return scores(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
-
-    def messages(self, **answers) -> dict[str, str]:
-        """The messages with `answers` in place; none may reveal the reference of a key they answer."""
-        said = messages(NOTEBOOK, {**self.expected, **answers}, expected=self.expected)
-        for key, value in answers.items():
-            assert_reveals_no_reference(said[key], self.expected[key], value)
-        return said
 
     def val_losses(self, decay: float = 0.0, **mistake) -> list[float]:
         """The reference's validation losses with the one for `decay` recomputed (each fit takes a while)."""
@@ -137,18 +126,7 @@ class Case:
         return losses
 
 
-def instance_case(request: pytest.FixtureRequest, number: int) -> Case:
-    """The public instance against the committed answers, or a hidden one against its own."""
-    if number == PUBLIC_INSTANCE:
-        return Case(PUBLIC_INSTANCE, reference(NOTEBOOK))
-    run = request.getfixturevalue("executed_instances")[NOTEBOOK, number]
-    assert not isinstance(run, Exception), f"{NOTEBOOK} fails on instance {number}: {run}"
-    return Case(number, loads_answers(run.answer_json))
-
-
-@pytest.fixture(params=graded_instances(PUBLIC_INSTANCE, 1))
-def case(request: pytest.FixtureRequest) -> Case:
-    return instance_case(request, request.param)
+case = case_fixture(Case)
 
 
 def test_the_public_instance_keeps_seed_0_and_600_steps_and_every_other_draws_its_own():
@@ -253,7 +231,7 @@ def test_mistaken_validation_losses_fail_and_name_the_cause(case, mistake):
 
 @pytest.mark.parametrize("number", graded_instances(PUBLIC_INSTANCE, 1, 2))
 def test_every_instance_teaches_the_same_lesson(request, number):
-    case = instance_case(request, number)
+    case = Case.graded(request, number)
     # Task 1: 200 steps reach least squares. Task 2: without decay the network fits the noise, its
     # validation loss several times its training loss, and a decay of 1 costs training loss. Whether the
     # decay then lowers the validation loss depends on the draw (the notebook says so): not asserted.
