@@ -174,16 +174,28 @@ def process_limit() -> int:
     return PROCESSES_PER_KERNEL + THREADS_PER_CPU * (os.cpu_count() or 1)
 
 
-def bounds_line() -> str:
-    """The report's line saying how kernels are bounded on this machine, or that they are not."""
+def bounds_line(warm: bool = False) -> str:
+    """The report's line saying how kernels are bounded on this machine, or that they are not, and how
+    they started: `warm` when the workers forked them from zygotes (bounds records say "start")."""
     uid = f"uid {KERNEL_UID}" if os.geteuid() == 0 else f"the grader's uid {os.geteuid()}"
     way = cgroups.mechanism()
     if not way:
-        return f"limits:   WARNING: {UNBOUNDED}; kernels run as {uid}"
+        return f"limits:   WARNING: {UNBOUNDED}; kernels run as {uid}{start_clause(warm)}"
     return (
         f"limits:   each kernel in its own {way}: its memory limit for all its processes together, "
         f"{process_limit()} processes and threads, /dev/shm {SHM_SIZE_BYTES // 2**20} MiB, as {uid}"
+        f"{start_clause(warm)}"
     )
+
+
+def start_clause(warm: bool) -> str:
+    """How kernels started: forked from their worker's zygote, or cold (and why, where none can run)."""
+    from graders.classroom import warm_kernels  # it builds on this module
+
+    why_not = warm_kernels.unavailable()
+    if why_not:
+        return f"; kernels start cold (a new Python each): {why_not}"
+    return "; kernels fork from their worker's zygote" if warm else "; kernels start cold (a new Python each)"
 
 
 def bwrap_arguments(workdir: Path, runtime: Path, readable: Iterable[Path]) -> list[str]:
