@@ -14,11 +14,10 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
+from grading_helpers import GradedInstance, case_fixture
 from torch.utils.data import DataLoader, TensorDataset
 
 from graders.classroom.notebook_runs import execute
-from graders.core.loader import loads_answers
 from graders.core.paths import SOLUTIONS_DIR, answers_dir
 from graders.core.problems.nb04_linear_mapping import problem
 from graders.core.tolerances import SGD_EXCESS_LOSS
@@ -28,24 +27,11 @@ X = np.arange(-16, 16, 2)
 LR = 0.0005
 
 
-@pytest.fixture(params=graded_instances(0, 1))
-def number(request: pytest.FixtureRequest) -> int:
-    return request.param
+class Case(GradedInstance):
+    notebook = NOTEBOOK
 
 
-@pytest.fixture
-def expected(number: int, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The reference answers of the instance: the committed ones, or the solution's run on that instance."""
-    if number == 0:
-        return reference(NOTEBOOK)
-    return loads_answers(request.getfixturevalue("executed_instances")[NOTEBOOK, number].answer_json)
-
-
-def said(answers: dict[str, Any], expected: dict[str, Any], key: str) -> str:
-    """The message `key` gets against `expected`, which must not show the reference value."""
-    message = messages(NOTEBOOK, answers, expected)[key]
-    assert_reveals_no_reference(message, expected[key], answers[key])
-    return message
+case = case_fixture(Case)
 
 
 # --- every instance keeps the lesson ----------------------------------------------------------------------
@@ -102,99 +88,99 @@ def linear_mapping(
     return losses, W
 
 
-def part1(number: int, expected: dict[str, Any], **options: Any) -> dict[str, Any]:
-    losses, W = linear_mapping(problem(number).targets, **options)
-    return {**expected, "linear_mapping_losses": losses, "linear_mapping_W": W}
+def part1(case: Case, **options: Any) -> dict[str, Any]:
+    losses, W = linear_mapping(problem(case.number).targets, **options)
+    return case.variant(linear_mapping_losses=losses, linear_mapping_W=W)
 
 
-def test_reference_earns_full_marks(expected: dict[str, Any]) -> None:
-    assert set(scores(NOTEBOOK, expected, expected).values()) == {1.0}
+def test_reference_earns_full_marks(case: Case) -> None:
+    assert set(case.scores().values()) == {1.0}
 
 
-def test_numpy_recomputation_is_the_reference(number: int, expected: dict[str, Any]) -> None:
-    earned = scores(NOTEBOOK, part1(number, expected), expected)
+def test_numpy_recomputation_is_the_reference(case: Case) -> None:
+    earned = case.scores(part1(case))
     assert earned["linear_mapping_losses"] == earned["linear_mapping_W"] == 1.0
 
 
-def test_float32_passes(number: int, expected: dict[str, Any]) -> None:
-    earned = scores(NOTEBOOK, part1(number, expected, dtype=np.float32), expected)
+def test_float32_passes(case: Case) -> None:
+    earned = case.scores(part1(case, dtype=np.float32))
     assert earned["linear_mapping_losses"] == earned["linear_mapping_W"] == 1.0
 
 
-def test_lists_and_tensors_pass(expected: dict[str, Any]) -> None:
+def test_lists_and_tensors_pass(case: Case) -> None:
     listed = {
-        **expected,
-        "linear_mapping_losses": [float(loss) for loss in expected["linear_mapping_losses"]],
-        "linear_mapping_W": np.asarray(expected["linear_mapping_W"]).tolist(),
-        "lstsq_weights": torch.tensor(expected["lstsq_weights"]),
-        "sgd_weights": [float(value) for value in expected["sgd_weights"]],
-        "sgd_excess_loss": [expected["sgd_excess_loss"]],
+        **case.expected,
+        "linear_mapping_losses": [float(loss) for loss in case.expected["linear_mapping_losses"]],
+        "linear_mapping_W": np.asarray(case.expected["linear_mapping_W"]).tolist(),
+        "lstsq_weights": torch.tensor(case.expected["lstsq_weights"]),
+        "sgd_weights": [float(value) for value in case.expected["sgd_weights"]],
+        "sgd_excess_loss": [case.expected["sgd_excess_loss"]],
     }
-    assert set(scores(NOTEBOOK, listed, expected).values()) == {1.0}
+    assert set(case.scores(listed).values()) == {1.0}
 
 
-def test_tensordot_prediction_is_the_same(expected: dict[str, Any]) -> None:
+def test_tensordot_prediction_is_the_same(case: Case) -> None:
     x = torch.tensor(X, dtype=torch.float64)
-    W = torch.tensor(np.asarray(expected["linear_mapping_W"]))
+    W = torch.tensor(np.asarray(case.expected["linear_mapping_W"]))
     assert torch.equal(x @ W, torch.tensordot(x, W, dims=1))
 
 
 @pytest.mark.parametrize("lr", [0.005, 0.0001, 0.001])
-def test_wrong_learning_rate_fails(number: int, expected: dict[str, Any], lr: float) -> None:
-    earned = scores(NOTEBOOK, part1(number, expected, lr=lr), expected)
+def test_wrong_learning_rate_fails(case: Case, lr: float) -> None:
+    earned = case.scores(part1(case, lr=lr))
     assert earned["linear_mapping_W"] == 0.0
     # The loss before the first step does not depend on the learning rate.
     assert earned["linear_mapping_losses"] == pytest.approx(1 / 5)
 
 
-def test_wrong_learning_rate_message_names_it(number: int, expected: dict[str, Any]) -> None:
-    answers = part1(number, expected, lr=0.001)
-    assert "learning rate" in said(answers, expected, "linear_mapping_W")
-    assert "first difference at step 1" in said(answers, expected, "linear_mapping_losses")
+def test_wrong_learning_rate_message_names_it(case: Case) -> None:
+    answers = part1(case, lr=0.001)
+    assert "learning rate" in case.messages(answers)["linear_mapping_W"]
+    assert "first difference at step 1" in case.messages(answers)["linear_mapping_losses"]
 
 
-def test_missing_zero_grad_fails(number: int, expected: dict[str, Any]) -> None:
-    answers = part1(number, expected, zero_grad=False)
-    earned = scores(NOTEBOOK, answers, expected)
+def test_missing_zero_grad_fails(case: Case) -> None:
+    answers = part1(case, zero_grad=False)
+    earned = case.scores(answers)
     assert earned["linear_mapping_W"] == 0.0
     # Steps 0 and 1 see the same gradient either way; accumulation shows from the second update on.
     assert earned["linear_mapping_losses"] == pytest.approx(2 / 5)
-    assert "gradients zeroed" in said(answers, expected, "linear_mapping_losses")
+    assert "gradients zeroed" in case.messages(answers)["linear_mapping_losses"]
 
 
-def test_recording_after_the_update_is_diagnosed(number: int, expected: dict[str, Any]) -> None:
-    answers = part1(number, expected, record_after=True)
-    earned = scores(NOTEBOOK, answers, expected)
+def test_recording_after_the_update_is_diagnosed(case: Case) -> None:
+    answers = part1(case, record_after=True)
+    earned = case.scores(answers)
     assert earned["linear_mapping_losses"] == 0.0
     assert earned["linear_mapping_W"] == 1.0
-    assert "one step ahead" in said(answers, expected, "linear_mapping_losses")
+    assert "one step ahead" in case.messages(answers)["linear_mapping_losses"]
 
 
 @pytest.mark.parametrize("steps", [4, 6])
-def test_too_many_or_too_few_steps_fail(number: int, expected: dict[str, Any], steps: int) -> None:
-    answers = part1(number, expected, steps=steps)
-    earned = scores(NOTEBOOK, answers, expected)
+def test_too_many_or_too_few_steps_fail(case: Case, steps: int) -> None:
+    answers = part1(case, steps=steps)
+    earned = case.scores(answers)
     assert earned["linear_mapping_W"] == 0.0
     assert earned["linear_mapping_losses"] == 0.0
-    said(answers, expected, "linear_mapping_W")
+    case.messages(answers)["linear_mapping_W"]
 
 
-def test_transposed_W_fails_naming_the_transpose(expected: dict[str, Any]) -> None:
-    W = np.asarray(expected["linear_mapping_W"])
-    answers = {**expected, "linear_mapping_W": W.T}
-    assert scores(NOTEBOOK, answers, expected)["linear_mapping_W"] == 0.0
-    assert "transpose" in said(answers, expected, "linear_mapping_W")
+def test_transposed_W_fails_naming_the_transpose(case: Case) -> None:
+    W = np.asarray(case.expected["linear_mapping_W"])
+    answers = {**case.expected, "linear_mapping_W": W.T}
+    assert case.scores(answers)["linear_mapping_W"] == 0.0
+    assert "transpose" in case.messages(answers)["linear_mapping_W"]
 
 
-def test_sum_instead_of_mean_fails(number: int, expected: dict[str, Any]) -> None:
+def test_sum_instead_of_mean_fails(case: Case) -> None:
     # MSELoss(reduction="sum") is 4 times the loss and gives 4 times the gradient.
-    losses, _ = linear_mapping(problem(number).targets)
-    _, W = linear_mapping(problem(number).targets, lr=4 * LR)
-    answers = {**expected, "linear_mapping_losses": [4 * loss for loss in losses], "linear_mapping_W": W}
-    earned = scores(NOTEBOOK, answers, expected)
+    losses, _ = linear_mapping(problem(case.number).targets)
+    _, W = linear_mapping(problem(case.number).targets, lr=4 * LR)
+    answers = {**case.expected, "linear_mapping_losses": [4 * loss for loss in losses], "linear_mapping_W": W}
+    earned = case.scores(answers)
     assert earned["linear_mapping_W"] == 0.0
     assert earned["linear_mapping_losses"] == 0.0
-    assert "times 4" in said(answers, expected, "linear_mapping_losses")
+    assert "times 4" in case.messages(answers)["linear_mapping_losses"]
 
 
 # --- part 2: linear regression ----------------------------------------------------------------------
@@ -264,48 +250,48 @@ def sgd_run(
     return torch.cat([w.detach(), b.detach().reshape(1)]).double().numpy(), final_loss
 
 
-def part2(number: int, expected: dict[str, Any], **options: Any) -> dict[str, Any]:
-    weights, final_loss = sgd_run(number, **options)
-    return {**expected, "sgd_weights": weights, "sgd_excess_loss": final_loss / least_squares(number)[1] - 1}
+def part2(case: Case, **options: Any) -> dict[str, Any]:
+    weights, final_loss = sgd_run(case.number, **options)
+    return case.variant(sgd_weights=weights, sgd_excess_loss=final_loss / least_squares(case.number)[1] - 1)
 
 
-def test_numpy_lstsq_is_the_reference(number: int, expected: dict[str, Any]) -> None:
-    answers = {**expected, "lstsq_weights": least_squares(number)[0]}
-    assert scores(NOTEBOOK, answers, expected)["lstsq_weights"] == 1.0
+def test_numpy_lstsq_is_the_reference(case: Case) -> None:
+    answers = {**case.expected, "lstsq_weights": least_squares(case.number)[0]}
+    assert case.scores(answers)["lstsq_weights"] == 1.0
 
 
-def test_lstsq_without_the_bias_column_fails(number: int, expected: dict[str, Any]) -> None:
-    inputs, targets = (tensor.numpy() for tensor in regression_data(number))
+def test_lstsq_without_the_bias_column_fails(case: Case) -> None:
+    inputs, targets = (tensor.numpy() for tensor in regression_data(case.number))
     no_bias = np.linalg.lstsq(inputs, targets, rcond=None)[0]
-    answers = {**expected, "lstsq_weights": no_bias}
-    assert scores(NOTEBOOK, answers, expected)["lstsq_weights"] == 0.0
-    assert "wrong shape" in said(answers, expected, "lstsq_weights")
+    answers = {**case.expected, "lstsq_weights": no_bias}
+    assert case.scores(answers)["lstsq_weights"] == 0.0
+    assert "wrong shape" in case.messages(answers)["lstsq_weights"]
 
 
-def test_lstsq_with_the_bias_first_fails(number: int, expected: dict[str, Any]) -> None:
-    answers = {**expected, "lstsq_weights": np.roll(least_squares(number)[0], 1)}
-    assert scores(NOTEBOOK, answers, expected)["lstsq_weights"] == 0.0
-    message = said(answers, expected, "lstsq_weights")
+def test_lstsq_with_the_bias_first_fails(case: Case) -> None:
+    answers = {**case.expected, "lstsq_weights": np.roll(least_squares(case.number)[0], 1)}
+    assert case.scores(answers)["lstsq_weights"] == 0.0
+    message = case.messages(answers)["lstsq_weights"]
     assert "bias last" in message or "order" in message
 
 
-def test_torch_recomputation_is_the_reference_run(number: int, expected: dict[str, Any]) -> None:
-    assert scores(NOTEBOOK, part2(number, expected), expected) == dict.fromkeys(expected, 1.0)
+def test_torch_recomputation_is_the_reference_run(case: Case) -> None:
+    assert case.scores(part2(case)) == dict.fromkeys(case.expected, 1.0)
 
 
 @pytest.mark.parametrize("shuffle_seed", [1, 2, 3, 4])
-def test_other_shuffles_pass(number: int, expected: dict[str, Any], shuffle_seed: int) -> None:
-    earned = scores(NOTEBOOK, part2(number, expected, shuffle_seed=shuffle_seed), expected)
+def test_other_shuffles_pass(case: Case, shuffle_seed: int) -> None:
+    earned = case.scores(part2(case, shuffle_seed=shuffle_seed))
     assert earned["sgd_weights"] == earned["sgd_excess_loss"] == 1.0
 
 
-def test_manual_shuffled_batches_pass(number: int, expected: dict[str, Any]) -> None:
-    earned = scores(NOTEBOOK, part2(number, expected, manual_batches=True), expected)
+def test_manual_shuffled_batches_pass(case: Case) -> None:
+    earned = case.scores(part2(case, manual_batches=True))
     assert earned["sgd_weights"] == earned["sgd_excess_loss"] == 1.0
 
 
-def test_float32_sgd_passes(number: int, expected: dict[str, Any]) -> None:
-    earned = scores(NOTEBOOK, part2(number, expected, dtype=torch.float32), expected)
+def test_float32_sgd_passes(case: Case) -> None:
+    earned = case.scores(part2(case, dtype=torch.float32))
     assert earned["sgd_weights"] == earned["sgd_excess_loss"] == 1.0
 
 
@@ -318,60 +304,56 @@ def test_float32_sgd_passes(number: int, expected: dict[str, Any]) -> None:
         {"zero_grad": False},
     ],
 )
-def test_sgd_mistakes_fail(number: int, expected: dict[str, Any], mistake: dict[str, Any]) -> None:
-    answers = part2(number, expected, **mistake)
-    earned = scores(NOTEBOOK, answers, expected)
+def test_sgd_mistakes_fail(case: Case, mistake: dict[str, Any]) -> None:
+    answers = part2(case, **mistake)
+    earned = case.scores(answers)
     assert earned["sgd_weights"] == 0.0
     assert earned["sgd_excess_loss"] == 0.0
-    said(answers, expected, "sgd_weights")
+    case.messages(answers)["sgd_weights"]
 
 
-def test_sgd_without_the_bias_fails(number: int, expected: dict[str, Any]) -> None:
-    answers = {**expected, "sgd_weights": sgd_run(number)[0][:3]}
-    assert scores(NOTEBOOK, answers, expected)["sgd_weights"] == 0.0
-    said(answers, expected, "sgd_weights")
+def test_sgd_without_the_bias_fails(case: Case) -> None:
+    answers = {**case.expected, "sgd_weights": sgd_run(case.number)[0][:3]}
+    assert case.scores(answers)["sgd_weights"] == 0.0
+    case.messages(answers)["sgd_weights"]
 
 
-def test_swapped_excess_ratio_is_diagnosed(number: int, expected: dict[str, Any]) -> None:
-    _, final_loss = sgd_run(number, epochs=5)
-    answers = {**expected, "sgd_excess_loss": least_squares(number)[1] / final_loss - 1}
-    assert scores(NOTEBOOK, answers, expected)["sgd_excess_loss"] == 0.0
-    assert "negative" in said(answers, expected, "sgd_excess_loss")
+def test_swapped_excess_ratio_is_diagnosed(case: Case) -> None:
+    _, final_loss = sgd_run(case.number, epochs=5)
+    answers = {**case.expected, "sgd_excess_loss": least_squares(case.number)[1] / final_loss - 1}
+    assert case.scores(answers)["sgd_excess_loss"] == 0.0
+    assert "negative" in case.messages(answers)["sgd_excess_loss"]
 
 
-def test_an_absolute_loss_difference_instead_of_the_ratio_fails(
-    number: int, expected: dict[str, Any]
-) -> None:
+def test_an_absolute_loss_difference_instead_of_the_ratio_fails(case: Case) -> None:
     # With the notebook's shuffle the difference is the reference excess times lstsq_loss (about 0.01), far
     # below the floor. Another shuffle's excess is 0.05 to 10 times the reference's on hidden instances (the
     # floor is relative to the reference run's excess): a student who shuffles otherwise and subtracts may
     # keep the point there, which only a floor independent of the reference run would stop.
-    _, final_loss = sgd_run(number)
-    answers = {**expected, "sgd_excess_loss": final_loss - least_squares(number)[1]}
-    assert scores(NOTEBOOK, answers, expected)["sgd_excess_loss"] == 0.0
-    assert "orders of magnitude below" in said(answers, expected, "sgd_excess_loss")
+    _, final_loss = sgd_run(case.number)
+    answers = {**case.expected, "sgd_excess_loss": final_loss - least_squares(case.number)[1]}
+    assert case.scores(answers)["sgd_excess_loss"] == 0.0
+    assert "orders of magnitude below" in case.messages(answers)["sgd_excess_loss"]
 
 
 @pytest.mark.parametrize("shuffle_seed", [None, 1, 2, 3])
-def test_the_excess_ratio_of_any_shuffle_passes(
-    number: int, expected: dict[str, Any], shuffle_seed: int | None
-) -> None:
-    _, final_loss = sgd_run(number, shuffle_seed=shuffle_seed)
-    answers = {**expected, "sgd_excess_loss": final_loss / least_squares(number)[1] - 1}
-    assert scores(NOTEBOOK, answers, expected)["sgd_excess_loss"] == 1.0
+def test_the_excess_ratio_of_any_shuffle_passes(case: Case, shuffle_seed: int | None) -> None:
+    _, final_loss = sgd_run(case.number, shuffle_seed=shuffle_seed)
+    answers = {**case.expected, "sgd_excess_loss": final_loss / least_squares(case.number)[1] - 1}
+    assert case.scores(answers)["sgd_excess_loss"] == 1.0
 
 
-def test_a_typed_in_zero_excess_fails(expected: dict[str, Any]) -> None:
-    answers = {**expected, "sgd_excess_loss": 0.0}
-    assert scores(NOTEBOOK, answers, expected)["sgd_excess_loss"] == 0.0
-    assert "from your run" in said(answers, expected, "sgd_excess_loss")
+def test_a_typed_in_zero_excess_fails(case: Case) -> None:
+    answers = {**case.expected, "sgd_excess_loss": 0.0}
+    assert case.scores(answers)["sgd_excess_loss"] == 0.0
+    assert "from your run" in case.messages(answers)["sgd_excess_loss"]
 
 
-def test_unconverged_excess_fails_with_the_hint(number: int, expected: dict[str, Any]) -> None:
-    _, final_loss = sgd_run(number, epochs=3)
-    answers = {**expected, "sgd_excess_loss": final_loss - least_squares(number)[1]}
-    assert scores(NOTEBOOK, answers, expected)["sgd_excess_loss"] == 0.0
-    assert "divided by lstsq_loss" in said(answers, expected, "sgd_excess_loss")
+def test_unconverged_excess_fails_with_the_hint(case: Case) -> None:
+    _, final_loss = sgd_run(case.number, epochs=3)
+    answers = {**case.expected, "sgd_excess_loss": final_loss - least_squares(case.number)[1]}
+    assert case.scores(answers)["sgd_excess_loss"] == 0.0
+    assert "divided by lstsq_loss" in case.messages(answers)["sgd_excess_loss"]
 
 
 # --- the locked cells take what the checks take ------------------------------------------------------------

@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
+from grading_helpers import GradedInstance, case_fixture
 
-from graders.core.loader import loads_answers
 from graders.core.problems.nb05_matrix_inverse import KAPPA_ILL_RANGE, KAPPA_WELL_RANGE, problem
 
 NOTEBOOK = "05_matrix_inverse"
@@ -39,22 +38,16 @@ def notebook_data(number: int) -> dict[str, np.ndarray]:
     }
 
 
-@pytest.fixture(params=graded_instances(0, 1))
-def number(request: pytest.FixtureRequest) -> int:
-    return request.param
+class Case(GradedInstance):
+    notebook = NOTEBOOK
+
+
+case = case_fixture(Case)
 
 
 @pytest.fixture
-def expected(number: int, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The reference answers of the instance: the committed ones, or the solution's run on that instance."""
-    if number == 0:
-        return reference(NOTEBOOK)
-    return loads_answers(request.getfixturevalue("executed_instances")[NOTEBOOK, number].answer_json)
-
-
-@pytest.fixture
-def data(number: int) -> dict[str, np.ndarray]:
-    return notebook_data(number)
+def data(case: Case) -> dict[str, np.ndarray]:
+    return notebook_data(case.number)
 
 
 def gradient(A: np.ndarray, X: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -111,17 +104,6 @@ def answers_from(
     }
 
 
-def message(answers: dict[str, Any], expected: dict[str, Any], key: str) -> str:
-    """The message `key` gets against `expected`, which must not show the reference value."""
-    said = messages(NOTEBOOK, answers, expected)[key]
-    assert_reveals_no_reference(said, expected[key], answers[key])
-    return said
-
-
-def full_marks(answers: dict[str, Any], expected: dict[str, Any]) -> bool:
-    return scores(NOTEBOOK, answers, expected) == dict.fromkeys(expected, 1.0)
-
-
 # --- every instance keeps the lesson ----------------------------------------------------------------------
 
 
@@ -148,48 +130,48 @@ def test_every_instance_keeps_the_lesson(instance_number: int) -> None:
 # --- legitimate variants: full marks -------------------------------------------------------------------
 
 
-def test_replayed_float64_run_is_the_reference(data: dict[str, np.ndarray], expected: dict[str, Any]) -> None:
+def test_replayed_float64_run_is_the_reference(data: dict[str, np.ndarray], case: Case) -> None:
     """The replay reproduces the notebook, so the variants below are the notebook's computation changed."""
-    assert full_marks(answers_from(data), expected)
+    assert case.full_marks(answers_from(data))
 
 
-def test_float32_run_gets_full_marks(data: dict[str, np.ndarray], expected: dict[str, Any]) -> None:
+def test_float32_run_gets_full_marks(data: dict[str, np.ndarray], case: Case) -> None:
     answers = answers_from(data, np.float32)
     assert answers["X_learned"].dtype == np.float32
-    assert full_marks(answers, expected)
+    assert case.full_marks(answers)
 
 
-def test_plain_lists_get_full_marks(expected: dict[str, Any]) -> None:
-    answers = {key: np.asarray(value).tolist() for key, value in expected.items()}
-    assert full_marks(answers, expected)
+def test_plain_lists_get_full_marks(case: Case) -> None:
+    answers = {key: np.asarray(value).tolist() for key, value in case.expected.items()}
+    assert case.full_marks(answers)
 
 
-def test_torch_tensors_get_full_marks(expected: dict[str, Any]) -> None:
-    answers = {key: torch.tensor(np.asarray(value)) for key, value in expected.items()}
-    assert full_marks(answers, expected)
+def test_torch_tensors_get_full_marks(case: Case) -> None:
+    answers = {key: torch.tensor(np.asarray(value)) for key, value in case.expected.items()}
+    assert case.full_marks(answers)
 
 
 def test_exact_inverse_and_solve_are_accepted_as_converged_results(
-    data: dict[str, np.ndarray], expected: dict[str, Any]
+    data: dict[str, np.ndarray], case: Case
 ) -> None:
     """Converged gradient descent and the factorisation agree to rounding: the tolerance must accept both."""
     A = data["A"]
     inverse = np.linalg.inv(A)
     residual = float(np.linalg.norm(A @ inverse - np.eye(len(data["A"]))))
     exact = {
-        **expected,
+        **case.expected,
         "X_learned": inverse,
         "x_solved": np.linalg.solve(A, data["b"]),
         "inverse_residual": residual,
     }
-    assert full_marks(exact, expected)
+    assert case.full_marks(exact)
 
 
 def test_step_counts_survive_float32_and_follow_kappa_squared(
-    data: dict[str, np.ndarray], expected: dict[str, Any]
+    data: dict[str, np.ndarray], case: Case
 ) -> None:
     """float32 crosses the threshold at the same steps; the counts grow like κ², as ln(1/ε) / (−2 ln ρ)."""
-    k_well, k_ill = expected["steps_to_tolerance"]
+    k_well, k_ill = case.expected["steps_to_tolerance"]
     assert answers_from(data, np.float32)["steps_to_tolerance"] == [k_well, k_ill]
     sigma_min = np.linalg.svd(data["A_ill"], compute_uv=False).min()
     predicted = np.log(1 / TOLERANCE) / (-2 * np.log(1 - 2 * LR * sigma_min**2))
@@ -199,67 +181,61 @@ def test_step_counts_survive_float32_and_follow_kappa_squared(
 # --- mistaken variants: no credit, and the message names the mistake ----------------------------------------
 
 
-def test_gradient_with_flipped_sign_is_diagnosed(
-    data: dict[str, np.ndarray], expected: dict[str, Any]
-) -> None:
+def test_gradient_with_flipped_sign_is_diagnosed(data: dict[str, np.ndarray], case: Case) -> None:
     A = data["A"]
-    answers = {**expected, "inverse_grad": 2 * A.T @ (np.eye(len(data["A"])) - A @ A.T)}
-    assert scores(NOTEBOOK, answers, expected)["inverse_grad"] == 0
-    assert "sign" in message(answers, expected, "inverse_grad")
+    answers = {**case.expected, "inverse_grad": 2 * A.T @ (np.eye(len(data["A"])) - A @ A.T)}
+    assert case.scores(answers)["inverse_grad"] == 0
+    assert "sign" in case.messages(answers)["inverse_grad"]
 
 
-def test_gradient_with_a_instead_of_a_transpose_is_rejected(
-    data: dict[str, np.ndarray], expected: dict[str, Any]
-) -> None:
+def test_gradient_with_a_instead_of_a_transpose_is_rejected(data: dict[str, np.ndarray], case: Case) -> None:
     A = data["A"]
-    answers = {**expected, "inverse_grad": 2 * A @ (A @ A.T - np.eye(len(data["A"])))}
-    assert scores(NOTEBOOK, answers, expected)["inverse_grad"] == 0
-    assert "A or its transpose" in message(answers, expected, "inverse_grad")
+    answers = {**case.expected, "inverse_grad": 2 * A @ (A @ A.T - np.eye(len(data["A"])))}
+    assert case.scores(answers)["inverse_grad"] == 0
+    assert "A or its transpose" in case.messages(answers)["inverse_grad"]
 
 
-def test_gradient_without_factor_two_is_diagnosed(
-    data: dict[str, np.ndarray], expected: dict[str, Any]
-) -> None:
+def test_gradient_without_factor_two_is_diagnosed(data: dict[str, np.ndarray], case: Case) -> None:
     A = data["A"]
-    answers = {**expected, "inverse_grad": A.T @ (A @ A.T - np.eye(len(data["A"])))}
-    assert scores(NOTEBOOK, answers, expected)["inverse_grad"] == 0
-    said = message(answers, expected, "inverse_grad")
+    answers = {**case.expected, "inverse_grad": A.T @ (A @ A.T - np.eye(len(data["A"])))}
+    assert case.scores(answers)["inverse_grad"] == 0
+    said = case.messages(answers)["inverse_grad"]
     assert "0.5" in said or "half" in said
 
 
-def test_steps_uphill_are_rejected(data: dict[str, np.ndarray], expected: dict[str, Any]) -> None:
+def test_steps_uphill_are_rejected(data: dict[str, np.ndarray], case: Case) -> None:
     X_uphill, _ = descend(data["A"], np.eye(len(data["A"])), uphill=True)
     residual = float(np.linalg.norm(data["A"] @ X_uphill - np.eye(len(data["A"]))))
-    answers = {**expected, "X_learned": X_uphill, "inverse_residual": residual}
-    earned = scores(NOTEBOOK, answers, expected)
+    answers = {**case.expected, "X_learned": X_uphill, "inverse_residual": residual}
+    earned = case.scores(answers)
     assert earned["X_learned"] == 0 and earned["inverse_residual"] == 0
-    assert "against the gradient" in message(answers, expected, "X_learned")
+    assert "against the gradient" in case.messages(answers)["X_learned"]
 
 
-def test_transposed_inverse_is_rejected(expected: dict[str, Any]) -> None:
-    answers = {**expected, "X_learned": np.asarray(expected["X_learned"]).T}
-    assert scores(NOTEBOOK, answers, expected)["X_learned"] == 0
-    assert "transpose" in message(answers, expected, "X_learned")
+def test_transposed_inverse_is_rejected(case: Case) -> None:
+    answers = {**case.expected, "X_learned": np.asarray(case.expected["X_learned"]).T}
+    assert case.scores(answers)["X_learned"] == 0
+    assert "transpose" in case.messages(answers)["X_learned"]
 
 
 @pytest.mark.parametrize(("lr", "steps"), [(LR, 15), (0.05, STEPS)], ids=["too-few-steps", "too-small-lr"])
 def test_unconverged_inverse_and_solution_are_rejected(
-    data: dict[str, np.ndarray], expected: dict[str, Any], lr: float, steps: int
+    data: dict[str, np.ndarray], case: Case, lr: float, steps: int
 ) -> None:
     wrong = answers_from(data, lr=lr, steps=steps)
-    answers = {**expected, "X_learned": wrong["X_learned"], "x_solved": wrong["x_solved"]}
-    earned = scores(NOTEBOOK, answers, expected)
+    answers = {**case.expected, "X_learned": wrong["X_learned"], "x_solved": wrong["x_solved"]}
+    earned = case.scores(answers)
     assert earned["X_learned"] == 0 and earned["x_solved"] == 0
 
 
-def test_residual_of_a_short_run_is_rejected(data: dict[str, np.ndarray], expected: dict[str, Any]) -> None:
+def test_residual_of_a_short_run_is_rejected(data: dict[str, np.ndarray], case: Case) -> None:
     X_short, _ = descend(data["A"], np.eye(len(data["A"])), steps=10)
     answers = {
-        **expected,
+        **case.expected,
         "inverse_residual": float(np.linalg.norm(data["A"] @ X_short - np.eye(len(data["A"])))),
     }
-    assert scores(NOTEBOOK, answers, expected)["inverse_residual"] == 0
-    assert "after all 200 steps" in message(answers, expected, "inverse_residual")
+    assert case.scores(answers)["inverse_residual"] == 0
+    assert "after all 200 steps" in case.messages(answers)["inverse_residual"]
 
 
 def converged_residual(data: dict[str, np.ndarray], dtype: Any, library: str = "numpy") -> float:
@@ -281,12 +257,12 @@ def converged_residual(data: dict[str, np.ndarray], dtype: Any, library: str = "
     ids=["float64", "float32", "torch float64", "torch float32"],
 )
 def test_a_converged_residual_keeps_its_point_in_either_precision(
-    data: dict[str, np.ndarray], expected: dict[str, Any], dtype: Any, library: str
+    data: dict[str, np.ndarray], case: Case, dtype: Any, library: str
 ) -> None:
     """float32 leaves a residual 2^29 times float64's rounding level: both are what a converged run gives."""
-    answers = {**expected, "inverse_residual": converged_residual(data, dtype, library)}
-    assert scores(NOTEBOOK, answers, expected)["inverse_residual"] == 1.0
-    assert "rounding level" in message(answers, expected, "inverse_residual")
+    answers = {**case.expected, "inverse_residual": converged_residual(data, dtype, library)}
+    assert case.scores(answers)["inverse_residual"] == 1.0
+    assert "rounding level" in case.messages(answers)["inverse_residual"]
 
 
 @pytest.mark.parametrize(
@@ -299,77 +275,71 @@ def test_a_converged_residual_keeps_its_point_in_either_precision(
     ids=["float64", "float32", "torch float32"],
 )
 def test_a_squared_residual_loses_its_point_and_the_message_names_the_square(
-    data: dict[str, np.ndarray], expected: dict[str, Any], dtype: Any, library: str, cause: str
+    data: dict[str, np.ndarray], case: Case, dtype: Any, library: str, cause: str
 ) -> None:
     """‖AX − I‖² for ‖AX − I‖: in float64 far below the reference; in float32 (about 2e-14) above float64's
     rounding level and far below float32's, where a level-blind check would take it for a float64 run."""
     squared = converged_residual(data, dtype, library) ** 2
-    answers = {**expected, "inverse_residual": squared}
-    assert scores(NOTEBOOK, answers, expected)["inverse_residual"] == 0
-    assert cause in message(answers, expected, "inverse_residual")
+    answers = {**case.expected, "inverse_residual": squared}
+    assert case.scores(answers)["inverse_residual"] == 0
+    assert cause in case.messages(answers)["inverse_residual"]
 
 
-def test_huge_learning_rate_diverges_and_says_so(
-    data: dict[str, np.ndarray], expected: dict[str, Any]
-) -> None:
+def test_huge_learning_rate_diverges_and_says_so(data: dict[str, np.ndarray], case: Case) -> None:
     wrong = answers_from(data, lr=100.0)
     assert np.isnan(wrong["X_learned"]).any()
-    earned = scores(NOTEBOOK, wrong, expected)
+    earned = case.scores(wrong)
     for key in ("X_learned", "inverse_residual", "x_solved"):
         assert earned[key] == 0, key
-        assert "diverged" in message(wrong, expected, key), key
+        assert "diverged" in case.messages(wrong)[key], key
     assert earned["loss_history_ill"] < 0.01
 
 
-def test_forgotten_zero_grad_in_sgd_is_rejected(
-    data: dict[str, np.ndarray], expected: dict[str, Any]
-) -> None:
+def test_forgotten_zero_grad_in_sgd_is_rejected(data: dict[str, np.ndarray], case: Case) -> None:
     """Without zero_grad() each step applies the sum of all gradients so far."""
     A, b = data["A"], data["b"]
     x, accumulated = np.zeros(len(b)), np.zeros(len(b))
     for _ in range(STEPS):
         accumulated += gradient(A, x, b)
         x = x - LR * accumulated
-    answers = {**expected, "x_solved": x}
-    assert scores(NOTEBOOK, answers, expected)["x_solved"] == 0
-    assert "gradients cleared" in message(answers, expected, "x_solved")
+    answers = {**case.expected, "x_solved": x}
+    assert case.scores(answers)["x_solved"] == 0
+    assert "gradients cleared" in case.messages(answers)["x_solved"]
 
 
-def test_losses_recorded_after_the_step_are_diagnosed(
-    data: dict[str, np.ndarray], expected: dict[str, Any]
-) -> None:
+def test_losses_recorded_after_the_step_are_diagnosed(data: dict[str, np.ndarray], case: Case) -> None:
     _, late_well = descend(data["A"], np.eye(len(data["A"])), steps=HISTORY_STEPS, record_after=True)
     _, late_ill = descend(data["A_ill"], np.eye(len(data["A"])), steps=HISTORY_STEPS, record_after=True)
     answers = {
-        **expected,
+        **case.expected,
         "loss_history_ill": late_ill,
         "steps_to_tolerance": [first_below(late_well), first_below(late_ill)],
     }
-    earned = scores(NOTEBOOK, answers, expected)
+    earned = case.scores(answers)
     # The last losses differ by less than the absolute tolerance from their neighbours: a few steps match.
     assert earned["loss_history_ill"] < 0.05 and earned["steps_to_tolerance"] == 0
-    assert "one step ahead" in message(answers, expected, "loss_history_ill")
+    assert "one step ahead" in case.messages(answers)["loss_history_ill"]
 
 
-def test_step_counts_off_by_one_are_rejected(expected: dict[str, Any]) -> None:
-    k_well, k_ill = expected["steps_to_tolerance"]
-    answers = {**expected, "steps_to_tolerance": [k_well + 1, k_ill + 1]}
-    assert scores(NOTEBOOK, answers, expected)["steps_to_tolerance"] == 0
-    assert "number of steps taken" in message(answers, expected, "steps_to_tolerance")
+def test_step_counts_off_by_one_are_rejected(case: Case) -> None:
+    k_well, k_ill = case.expected["steps_to_tolerance"]
+    answers = {**case.expected, "steps_to_tolerance": [k_well + 1, k_ill + 1]}
+    assert case.scores(answers)["steps_to_tolerance"] == 0
+    assert "number of steps taken" in case.messages(answers)["steps_to_tolerance"]
 
 
 def test_wrong_learning_rate_spoils_histories_and_step_counts(
-    data: dict[str, np.ndarray], expected: dict[str, Any]
+    data: dict[str, np.ndarray], case: Case
 ) -> None:
     wrong = answers_from(data, lr=0.25)
-    earned = scores(NOTEBOOK, wrong, expected)
+    earned = case.scores(wrong)
     assert earned["loss_history_ill"] < 0.01
     assert earned["steps_to_tolerance"] == 0
-    assert "given learning rate" in message(wrong, expected, "steps_to_tolerance")
+    assert "given learning rate" in case.messages(wrong)["steps_to_tolerance"]
 
 
-def test_swapped_matrices_in_step_counts_are_rejected(expected: dict[str, Any]) -> None:
-    k_well, k_ill = expected["steps_to_tolerance"]
-    answers = {**expected, "steps_to_tolerance": [k_ill, k_well]}
-    assert scores(NOTEBOOK, answers, expected)["steps_to_tolerance"] == 0
-    assert "A_well's first" in message(answers, expected, "steps_to_tolerance")
+def test_swapped_matrices_in_step_counts_are_rejected(case: Case) -> None:
+    k_well, k_ill = case.expected["steps_to_tolerance"]
+    answers = {**case.expected, "steps_to_tolerance": [k_ill, k_well]}
+    assert case.scores(answers)["steps_to_tolerance"] == 0
+    assert "A_well's first" in case.messages(answers)["steps_to_tolerance"]

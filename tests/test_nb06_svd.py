@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from grading_helpers import assert_reveals_no_reference, graded_instances, messages, reference, scores
+from grading_helpers import GradedInstance, case_fixture
 
 from graders.classroom.notebook_runs import execute
-from graders.core.loader import loads_answers
 from graders.core.paths import SOLUTIONS_DIR, answers_dir
 from graders.core.problems.nb06_svd import CONVERGING, GAPS, SMALLEST, problem
 
@@ -39,32 +38,11 @@ def notebook_data(number: int) -> dict[str, torch.Tensor]:
     return {"M": M, "U_init": U_init, "V_init": V_init, "s_init": torch.zeros(COLUMNS, dtype=torch.float64)}
 
 
-@pytest.fixture(params=graded_instances(0, 1))
-def number(request: pytest.FixtureRequest) -> int:
-    return request.param
+class Case(GradedInstance):
+    notebook = NOTEBOOK
 
 
-@pytest.fixture
-def expected(number: int, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The reference answers of the instance: the committed ones, or the solution's run on that instance."""
-    if number == 0:
-        return reference(NOTEBOOK)
-    return loads_answers(request.getfixturevalue("executed_instances")[NOTEBOOK, number].answer_json)
-
-
-def variant(expected: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    return {**expected, **changes}
-
-
-def earned(answers: dict[str, Any], expected: dict[str, Any]) -> dict[str, float]:
-    return scores(NOTEBOOK, answers, expected)
-
-
-def said(answers: dict[str, Any], expected: dict[str, Any], key: str) -> str:
-    """The message `key` gets against `expected`, which must not show the reference value."""
-    message = messages(NOTEBOOK, answers, expected)[key]
-    assert_reveals_no_reference(message, expected[key], answers[key])
-    return message
+case = case_fixture(Case)
 
 
 @cache
@@ -134,10 +112,6 @@ def arrays(expected: dict[str, Any]) -> dict[str, np.ndarray]:
     return {key: np.asarray(value) for key, value in expected.items()}
 
 
-def full_marks(answers: dict[str, Any], expected: dict[str, Any]) -> bool:
-    return all(share == 1.0 for share in earned(answers, expected).values())
-
-
 # --- every instance keeps the lesson ----------------------------------------------------------------------
 
 
@@ -170,43 +144,43 @@ def test_every_instance_keeps_the_lesson(instance_number: int) -> None:
 # --- legitimate variants: full marks -------------------------------------------------------------------
 
 
-def test_replayed_float64_run_is_the_reference(number: int, expected: dict[str, Any]) -> None:
+def test_replayed_float64_run_is_the_reference(case: Case) -> None:
     """The numpy replay from the notebook's start reproduces it, so the variants below are meaningful."""
-    run = train(number)
-    assert full_marks(variant(expected, **answer_keys(run)), expected)
-    assert np.allclose(run["singular_values"], expected["singular_values"], rtol=1e-6)
+    run = train(case.number)
+    assert case.full_marks(case.variant(**answer_keys(run)))
+    assert np.allclose(run["singular_values"], case.expected["singular_values"], rtol=1e-6)
 
 
-def test_sign_flipped_singular_vector_pairs_get_full_marks(expected: dict[str, Any]) -> None:
+def test_sign_flipped_singular_vector_pairs_get_full_marks(case: Case) -> None:
     """Flipping u_i and v_i together is another valid SVD with the same product."""
-    answers = arrays(expected)
+    answers = arrays(case.expected)
     signs = np.array([-1.0, 1.0, -1.0, -1.0])
     U, V, S = answers["U_learned"] * signs, answers["V_learned"] * signs, answers["singular_values"]
-    flipped = variant(expected, U_learned=U, V_learned=V, M_learned=U @ np.diag(S) @ V.T)
+    flipped = case.variant(U_learned=U, V_learned=V, M_learned=U @ np.diag(S) @ V.T)
     assert not np.allclose(U, answers["U_learned"])
-    assert full_marks(flipped, expected)
+    assert case.full_marks(flipped)
 
 
-def test_float32_run_from_another_start_gets_full_marks(number: int, expected: dict[str, Any]) -> None:
+def test_float32_run_from_another_start_gets_full_marks(case: Case) -> None:
     """Another starting point finds the factors in another order and with other signs; sorted, they match."""
-    run = float32_run_from_another_start(number)
+    run = float32_run_from_another_start(case.number)
     assert run["U_learned"].dtype == np.float32
-    assert full_marks(variant(expected, **answer_keys(run)), expected)
+    assert case.full_marks(case.variant(**answer_keys(run)))
 
 
-def test_plain_lists_get_full_marks(expected: dict[str, Any]) -> None:
-    assert full_marks({key: value.tolist() for key, value in arrays(expected).items()}, expected)
+def test_plain_lists_get_full_marks(case: Case) -> None:
+    assert case.full_marks({key: value.tolist() for key, value in arrays(case.expected).items()})
 
 
-def test_torch_tensors_get_full_marks(expected: dict[str, Any]) -> None:
-    assert full_marks({key: torch.tensor(value) for key, value in arrays(expected).items()}, expected)
+def test_torch_tensors_get_full_marks(case: Case) -> None:
+    assert case.full_marks({key: torch.tensor(value) for key, value in arrays(case.expected).items()})
 
 
-def test_library_svd_gets_full_marks(number: int, expected: dict[str, Any]) -> None:
+def test_library_svd_gets_full_marks(case: Case) -> None:
     """torch.linalg.svd is an exact answer; its signs may differ from the learned ones."""
-    U, S, Vh = torch.linalg.svd(notebook_data(number)["M"], full_matrices=False)
-    exact = variant(expected, singular_values=S, U_learned=U, V_learned=Vh.T, M_learned=U * S @ Vh)
-    assert full_marks(exact, expected)
+    U, S, Vh = torch.linalg.svd(notebook_data(case.number)["M"], full_matrices=False)
+    exact = case.variant(singular_values=S, U_learned=U, V_learned=Vh.T, M_learned=U * S @ Vh)
+    assert case.full_marks(exact)
 
 
 # --- mistaken variants --------------------------------------------------------------------------------------
@@ -225,54 +199,50 @@ def initial_terms_with(number: int, mistake: str) -> list[float]:
     ]
 
 
-def test_replayed_initial_terms_are_the_reference(number: int, expected: dict[str, Any]) -> None:
+def test_replayed_initial_terms_are_the_reference(case: Case) -> None:
     """The replay reproduces the notebook: the mistaken terms below are its computation changed."""
-    replayed = variant(expected, initial_loss_terms=initial_terms_with(number, "none"))
-    assert earned(replayed, expected)["initial_loss_terms"] == 1
+    replayed = case.variant(initial_loss_terms=initial_terms_with(case.number, "none"))
+    assert case.scores(replayed)["initial_loss_terms"] == 1
 
 
 @pytest.mark.parametrize("mistake", ["U-Ut", "no-softplus", "V-not-transposed"])
-def test_mistaken_loss_terms_are_rejected_with_the_hint(
-    number: int, expected: dict[str, Any], mistake: str
-) -> None:
-    answers = variant(expected, initial_loss_terms=initial_terms_with(number, mistake))
-    assert earned(answers, expected)["initial_loss_terms"] == 0
-    assert "UᵀU rather than UUᵀ" in said(answers, expected, "initial_loss_terms")
+def test_mistaken_loss_terms_are_rejected_with_the_hint(case: Case, mistake: str) -> None:
+    answers = case.variant(initial_loss_terms=initial_terms_with(case.number, mistake))
+    assert case.scores(answers)["initial_loss_terms"] == 0
+    assert "UᵀU rather than UUᵀ" in case.messages(answers)["initial_loss_terms"]
 
 
-def test_unsorted_singular_values_and_vectors_are_rejected(number: int, expected: dict[str, Any]) -> None:
-    S, U, V = float32_run_from_another_start(number)["unsorted"]
-    answers = variant(expected, singular_values=S, U_learned=U, V_learned=V)
-    got = earned(answers, expected)
-    assert got["singular_values"] == 0 and "decrease" in said(answers, expected, "singular_values")
+def test_unsorted_singular_values_and_vectors_are_rejected(case: Case) -> None:
+    S, U, V = float32_run_from_another_start(case.number)["unsorted"]
+    answers = case.variant(singular_values=S, U_learned=U, V_learned=V)
+    got = case.scores(answers)
+    assert got["singular_values"] == 0 and "decrease" in case.messages(answers)["singular_values"]
     assert got["U_learned"] < 1 and got["V_learned"] < 1
-    assert "sorted" in said(answers, expected, "U_learned")
+    assert "sorted" in case.messages(answers)["U_learned"]
 
 
-def test_columns_not_permuted_with_the_sorted_values_are_rejected(
-    number: int, expected: dict[str, Any]
-) -> None:
-    run = float32_run_from_another_start(number)
+def test_columns_not_permuted_with_the_sorted_values_are_rejected(case: Case) -> None:
+    run = float32_run_from_another_start(case.number)
     _, U, V = run["unsorted"]
-    answers = variant(expected, singular_values=run["singular_values"], U_learned=U, V_learned=V)
-    got = earned(answers, expected)
+    answers = case.variant(singular_values=run["singular_values"], U_learned=U, V_learned=V)
+    got = case.scores(answers)
     assert got["singular_values"] == 1
     assert got["U_learned"] < 1 and got["V_learned"] < 1
     for key in ("U_learned", "V_learned"):
-        assert "permuted" in said(answers, expected, key)
+        assert "permuted" in case.messages(answers)[key]
 
 
-def test_negative_singular_value_is_rejected(expected: dict[str, Any]) -> None:
+def test_negative_singular_value_is_rejected(case: Case) -> None:
     """Without softplus a raw parameter can go negative (its vector pair then carries the sign)."""
-    negative = arrays(expected)["singular_values"] * np.array([1.0, 1.0, 1.0, -1.0])
-    answers = variant(expected, singular_values=negative)
-    assert earned(answers, expected)["singular_values"] == 0
-    assert "all positive" in said(answers, expected, "singular_values")
+    negative = arrays(case.expected)["singular_values"] * np.array([1.0, 1.0, 1.0, -1.0])
+    answers = case.variant(singular_values=negative)
+    assert case.scores(answers)["singular_values"] == 0
+    assert "all positive" in case.messages(answers)["singular_values"]
 
 
-def test_missing_orthogonality_penalty_is_rejected(expected: dict[str, Any]) -> None:
+def test_missing_orthogonality_penalty_is_rejected(case: Case) -> None:
     """Without penalties M = (U G)(G⁻¹ diag(S) Vᵀ) fits for any invertible G: a U that is not orthonormal."""
-    answers = arrays(expected)
+    answers = arrays(case.expected)
     U, S, V = answers["U_learned"], answers["singular_values"], answers["V_learned"]
     mixing = np.eye(COLUMNS) + 0.3 * np.ones((COLUMNS, COLUMNS))
     U_mixed = U @ mixing
@@ -280,50 +250,49 @@ def test_missing_orthogonality_penalty_is_rejected(expected: dict[str, Any]) -> 
     assert np.allclose(U_mixed @ V_mixed.T, U @ np.diag(S) @ V.T)
     identity = np.eye(COLUMNS)
     error = np.linalg.norm(U_mixed.T @ U_mixed - identity) + np.linalg.norm(V_mixed.T @ V_mixed - identity)
-    mistaken = variant(
-        expected,
+    mistaken = case.variant(
         M_learned=U_mixed @ V_mixed.T,
         orthogonality_error=error,
         singular_values=np.ones(COLUMNS),
         U_learned=U_mixed,
         V_learned=V_mixed,
     )
-    got = earned(mistaken, expected)
+    got = case.scores(mistaken)
     assert got["M_learned"] == 1, "the product is still right: only the factors are wrong"
     assert got["orthogonality_error"] == 0 and got["singular_values"] == 0
     assert got["U_learned"] < 1 and got["V_learned"] < 1
-    assert "both penalties" in said(mistaken, expected, "orthogonality_error")
+    assert "both penalties" in case.messages(mistaken)["orthogonality_error"]
 
 
-def test_orthogonality_error_as_squared_norms_is_rejected(number: int, expected: dict[str, Any]) -> None:
-    _, U, V = train(number)["unsorted"]
+def test_orthogonality_error_as_squared_norms_is_rejected(case: Case) -> None:
+    _, U, V = train(case.number)["unsorted"]
     identity = np.eye(COLUMNS)
     squared = float(np.linalg.norm(U.T @ U - identity) ** 2 + np.linalg.norm(V.T @ V - identity) ** 2)
-    answers = variant(expected, orthogonality_error=squared)
-    assert earned(answers, expected)["orthogonality_error"] == 0
-    message = said(answers, expected, "orthogonality_error")
+    answers = case.variant(orthogonality_error=squared)
+    assert case.scores(answers)["orthogonality_error"] == 0
+    message = case.messages(answers)["orthogonality_error"]
     assert "orders of magnitude below" in message and "not of their squares" in message
 
 
-def test_wrong_reconstruction_is_rejected(expected: dict[str, Any]) -> None:
-    answers = arrays(expected)
+def test_wrong_reconstruction_is_rejected(case: Case) -> None:
+    answers = arrays(case.expected)
     U, S, V = answers["U_learned"], answers["singular_values"], answers["V_learned"]
-    mistaken = variant(expected, M_learned=U @ np.diag(S) @ V)
-    assert earned(mistaken, expected)["M_learned"] == 0
-    assert "U diag(softplus(s)) Vᵀ" in said(mistaken, expected, "M_learned")
+    mistaken = case.variant(M_learned=U @ np.diag(S) @ V)
+    assert case.scores(mistaken)["M_learned"] == 0
+    assert "U diag(softplus(s)) Vᵀ" in case.messages(mistaken)["M_learned"]
 
 
-def test_short_run_is_rejected(number: int, expected: dict[str, Any]) -> None:
-    got = earned(variant(expected, **answer_keys(train(number, steps=300))), expected)
+def test_short_run_is_rejected(case: Case) -> None:
+    got = case.scores(case.variant(**answer_keys(train(case.number, steps=300))))
     assert got["M_learned"] == 0 and got["orthogonality_error"] == 0 and got["singular_values"] == 0
 
 
-def test_diverged_run_says_so(expected: dict[str, Any]) -> None:
-    nan = {key: np.full_like(value, np.nan, dtype=float) for key, value in arrays(expected).items()}
-    got = earned(nan, expected)
+def test_diverged_run_says_so(case: Case) -> None:
+    nan = {key: np.full_like(value, np.nan, dtype=float) for key, value in arrays(case.expected).items()}
+    got = case.scores(nan)
     for key in nan:
         assert got[key] == 0, key
-        assert "diverged" in said(nan, expected, key), key
+        assert "diverged" in case.messages(nan)[key], key
 
 
 # --- the locked cells take what the checks take ------------------------------------------------------------
