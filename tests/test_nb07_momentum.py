@@ -14,17 +14,9 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from grading_helpers import (
-    TRAJECTORY_FORMS,
-    assert_reveals_no_reference,
-    graded_instances,
-    messages,
-    reference,
-    scores,
-)
+from grading_helpers import TRAJECTORY_FORMS, GradedInstance, case_fixture
 
 from graders.classroom.notebook_runs import Execution, execute
-from graders.core.loader import loads_answers
 from graders.core.paths import SOLUTIONS_DIR, answers_dir
 from graders.core.problems.nb07_momentum import KAPPA_SHIFT, START_MAGNITUDES, Problem, problem
 
@@ -126,33 +118,16 @@ def counts(kappas: tuple[int, ...], tuning, **options) -> list[int]:
     return [steps_to_tolerance(kappa, *tuning(kappa), **options) for kappa in kappas]
 
 
-@pytest.fixture(params=graded_instances(0, 1))
-def number(request: pytest.FixtureRequest) -> int:
-    return request.param
+class Case(GradedInstance):
+    notebook = NOTEBOOK
+
+
+case = case_fixture(Case)
 
 
 @pytest.fixture
-def chosen(number: int) -> Problem:
-    return problem(number)
-
-
-@pytest.fixture
-def expected(number: int, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The reference answers of the instance: the committed ones, or the solution's run on that instance."""
-    if number == 0:
-        return reference(NOTEBOOK)
-    return loads_answers(request.getfixturevalue("executed_instances")[NOTEBOOK, number].answer_json)
-
-
-def earned(answers: dict[str, Any], expected: dict[str, Any], key: str) -> float:
-    return scores(NOTEBOOK, {**expected, **answers}, expected)[key]
-
-
-def message(answers: dict[str, Any], expected: dict[str, Any], key: str) -> str:
-    """The message `key` gets against `expected`, which must not show the reference value."""
-    said = messages(NOTEBOOK, {**expected, **answers}, expected)[key]
-    assert_reveals_no_reference(said, expected[key], answers[key])
-    return said
+def chosen(case: Case) -> Problem:
+    return problem(case.number)
 
 
 # --- every instance keeps the lesson ----------------------------------------------------------------------
@@ -185,10 +160,10 @@ def test_every_instance_keeps_the_lesson(instance_number: int) -> None:
         assert nesterov != counts(public, nesterov_tuning, nesterov=True)
 
 
-def test_the_reference_counts_are_the_recomputed_ones(chosen: Problem, expected: dict[str, Any]) -> None:
-    assert counts(chosen.kappas, gd_tuning) == list(expected["gd_steps"])
-    assert counts(chosen.kappas, heavy_ball_tuning) == list(expected["heavy_ball_steps"])
-    assert counts(chosen.kappas, nesterov_tuning, nesterov=True) == list(expected["nesterov_steps"])
+def test_the_reference_counts_are_the_recomputed_ones(chosen: Problem, case: Case) -> None:
+    assert counts(chosen.kappas, gd_tuning) == list(case.expected["gd_steps"])
+    assert counts(chosen.kappas, heavy_ball_tuning) == list(case.expected["heavy_ball_steps"])
+    assert counts(chosen.kappas, nesterov_tuning, nesterov=True) == list(case.expected["nesterov_steps"])
 
 
 # --- legitimate variants: full marks -------------------------------------------------------------------
@@ -203,11 +178,9 @@ def test_the_reference_counts_are_the_recomputed_ones(chosen: Problem, expected:
     ],
 )
 def test_legitimate_heavy_ball_paths_score_full_marks(
-    chosen: Problem, expected: dict[str, Any], options: dict[str, Any]
+    chosen: Problem, case: Case, options: dict[str, Any]
 ) -> None:
-    assert (
-        earned({"heavy_ball_path": list(path(chosen.start, **options))}, expected, "heavy_ball_path") == 1.0
-    )
+    assert case.scores(heavy_ball_path=list(path(chosen.start, **options)))["heavy_ball_path"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -215,21 +188,19 @@ def test_legitimate_heavy_ball_paths_score_full_marks(
     [pytest.param({"dtype": torch.float64}, id="float64"), pytest.param({"library": True}, id="torch.optim")],
 )
 def test_legitimate_dampened_paths_score_full_marks(
-    chosen: Problem, expected: dict[str, Any], options: dict[str, Any]
+    chosen: Problem, case: Case, options: dict[str, Any]
 ) -> None:
     answers = {"dampened_path": list(path(chosen.start, dampening=DAMPENING, **options))}
-    assert earned(answers, expected, "dampened_path") == 1.0
+    assert case.scores(**answers)["dampened_path"] == 1.0
 
 
 @pytest.mark.parametrize("convert", TRAJECTORY_FORMS)
-def test_legitimate_forms_of_the_paths_score_full_marks(
-    chosen: Problem, expected: dict[str, Any], convert
-) -> None:
+def test_legitimate_forms_of_the_paths_score_full_marks(chosen: Problem, case: Case, convert) -> None:
     answers = {
         "heavy_ball_path": convert(list(path(chosen.start))),
         "dampened_path": convert(list(path(chosen.start, DAMPENING))),
     }
-    got = scores(NOTEBOOK, {**expected, **answers}, expected)
+    got = case.scores(**answers)
     assert (got["heavy_ball_path"], got["dampened_path"]) == (1.0, 1.0)
 
 
@@ -242,19 +213,17 @@ def test_legitimate_forms_of_the_paths_score_full_marks(
         pytest.param(lambda found: [float(count) for count in found], id="floats"),
     ],
 )
-def test_legitimate_forms_of_the_counts_score_full_marks(
-    chosen: Problem, expected: dict[str, Any], value
-) -> None:
-    assert earned({"gd_steps": value(counts(chosen.kappas, gd_tuning))}, expected, "gd_steps") == 1.0
+def test_legitimate_forms_of_the_counts_score_full_marks(chosen: Problem, case: Case, value) -> None:
+    assert case.scores(gd_steps=value(counts(chosen.kappas, gd_tuning)))["gd_steps"] == 1.0
 
 
-def test_float32_counts_score_full_marks(chosen: Problem, expected: dict[str, Any]) -> None:
+def test_float32_counts_score_full_marks(chosen: Problem, case: Case) -> None:
     answers = {
         "gd_steps": counts(chosen.kappas, gd_tuning, dtype=np.float32),
         "heavy_ball_steps": counts(chosen.kappas, heavy_ball_tuning, dtype=np.float32),
         "nesterov_steps": counts(chosen.kappas, nesterov_tuning, nesterov=True, dtype=np.float32),
     }
-    got = scores(NOTEBOOK, {**expected, **answers}, expected)
+    got = case.scores(**answers)
     assert (got["gd_steps"], got["heavy_ball_steps"], got["nesterov_steps"]) == (1.0, 1.0, 1.0)
 
 
@@ -269,46 +238,38 @@ def test_float32_counts_score_full_marks(chosen: Problem, expected: dict[str, An
         pytest.param({"dampening": DAMPENING}, id="dampened"),
     ],
 )
-def test_mistaken_heavy_ball_paths_fail(
-    chosen: Problem, expected: dict[str, Any], options: dict[str, Any]
-) -> None:
+def test_mistaken_heavy_ball_paths_fail(chosen: Problem, case: Case, options: dict[str, Any]) -> None:
     answers = {"heavy_ball_path": list(path(chosen.start, **options))}
-    assert earned(answers, expected, "heavy_ball_path") < 0.05
-    assert "first difference at step" in message(answers, expected, "heavy_ball_path")
+    assert case.scores(**answers)["heavy_ball_path"] < 0.05
+    assert "first difference at step" in case.messages(**answers)["heavy_ball_path"]
 
 
-def test_a_gradient_left_to_pile_up_gets_the_hint_not_a_sign_diagnosis(
-    chosen: Problem, expected: dict[str, Any]
-) -> None:
+def test_a_gradient_left_to_pile_up_gets_the_hint_not_a_sign_diagnosis(chosen: Problem, case: Case) -> None:
     # Its first step is right and its later ones overshoot: that is no uphill run with a flipped sign.
     piled_up = {"heavy_ball_path": list(path(chosen.start, zero_grad=False))}
-    said = message(piled_up, expected, "heavy_ball_path")
+    said = case.messages(**piled_up)["heavy_ball_path"]
     assert "cleared between steps" in said
     assert "went uphill" not in said
 
 
-def test_an_averaging_buffer_is_named_in_the_message(chosen: Problem, expected: dict[str, Any]) -> None:
+def test_an_averaging_buffer_is_named_in_the_message(chosen: Problem, case: Case) -> None:
     answers = {"heavy_ball_path": list(path(chosen.start, averaging=True))}
-    assert "a sum, not an average" in message(answers, expected, "heavy_ball_path")
+    assert "a sum, not an average" in case.messages(**answers)["heavy_ball_path"]
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
-def test_an_ascending_heavy_ball_fails_and_the_message_names_the_sign(
-    chosen: Problem, expected: dict[str, Any]
-) -> None:
+def test_an_ascending_heavy_ball_fails_and_the_message_names_the_sign(chosen: Problem, case: Case) -> None:
     answers = {"heavy_ball_path": list(path(chosen.start, ascent=True))}
-    assert earned(answers, expected, "heavy_ball_path") == 0.0
-    said = message(answers, expected, "heavy_ball_path")
+    assert case.scores(**answers)["heavy_ball_path"] == 0.0
+    said = case.messages(**answers)["heavy_ball_path"]
     assert "sign" in said or "downhill" in said or "uphill" in said
 
 
-def test_dampening_at_the_first_step_fails_from_step_0_and_says_why(
-    chosen: Problem, expected: dict[str, Any]
-) -> None:
+def test_dampening_at_the_first_step_fails_from_step_0_and_says_why(chosen: Problem, case: Case) -> None:
     answers = {"dampened_path": list(path(chosen.start, DAMPENING, damp_first=True))}
-    assert earned(answers, expected, "dampened_path") < 0.05
-    said = message(answers, expected, "dampened_path")
+    assert case.scores(**answers)["dampened_path"] < 0.05
+    said = case.messages(**answers)["dampened_path"]
     assert "first difference at step 0" in said and "undamped gradient" in said
 
 
@@ -320,40 +281,34 @@ def test_dampening_at_the_first_step_fails_from_step_0_and_says_why(
         pytest.param({"zero_grad": False}, id="forgotten zero_"),
     ],
 )
-def test_other_mistaken_dampened_paths_fail(
-    chosen: Problem, expected: dict[str, Any], options: dict[str, Any]
-) -> None:
+def test_other_mistaken_dampened_paths_fail(chosen: Problem, case: Case, options: dict[str, Any]) -> None:
     options = {"dampening": DAMPENING if options else 0.0, **options}
     answers = {"dampened_path": list(path(chosen.start, **options))}
-    assert earned(answers, expected, "dampened_path") < 0.05
-    message(answers, expected, "dampened_path")
+    assert case.scores(**answers)["dampened_path"] < 0.05
+    case.messages(**answers)["dampened_path"]
 
 
 @pytest.mark.parametrize("key, tuning", [("gd_steps", gd_tuning), ("heavy_ball_steps", heavy_ball_tuning)])
-def test_a_count_one_off_fails_and_names_the_counting(
-    chosen: Problem, expected: dict[str, Any], key: str, tuning
-) -> None:
+def test_a_count_one_off_fails_and_names_the_counting(chosen: Problem, case: Case, key: str, tuning) -> None:
     answers = {key: counts(chosen.kappas, tuning, first_step=0)}
-    assert earned(answers, expected, key) == 0.0
-    said = message(answers, expected, key)
+    assert case.scores(**answers)[key] == 0.0
+    said = case.messages(**answers)[key]
     assert "one too small" in said and "first step counted as 1" in said
 
 
-def test_a_heavy_ball_with_the_momentum_not_squared_fails_and_says_so(
-    chosen: Problem, expected: dict[str, Any]
-) -> None:
+def test_a_heavy_ball_with_the_momentum_not_squared_fails_and_says_so(chosen: Problem, case: Case) -> None:
     answers = {
         "heavy_ball_steps": counts(chosen.kappas, lambda kappa: heavy_ball_tuning(kappa, squared=False))
     }
-    assert earned(answers, expected, "heavy_ball_steps") == 0.0
-    assert "squared" in message(answers, expected, "heavy_ball_steps")
+    assert case.scores(**answers)["heavy_ball_steps"] == 0.0
+    assert "squared" in case.messages(**answers)["heavy_ball_steps"]
 
 
-def test_the_optimal_fixed_step_is_not_the_asked_one(chosen: Problem, expected: dict[str, Any]) -> None:
+def test_the_optimal_fixed_step_is_not_the_asked_one(chosen: Problem, case: Case) -> None:
     # 2/(L + μ) is the best fixed step (the conditioning notebook); the task asks for 1/L, rate 1 − 1/κ.
     answers = {"gd_steps": counts(chosen.kappas, lambda kappa: (2 / (kappa + 1), 0.0))}
-    assert earned(answers, expected, "gd_steps") == 0.0
-    assert "learning rate 1/κ" in message(answers, expected, "gd_steps")
+    assert case.scores(**answers)["gd_steps"] == 0.0
+    assert "learning rate 1/κ" in case.messages(**answers)["gd_steps"]
 
 
 @pytest.mark.parametrize(
@@ -367,12 +322,10 @@ def test_the_optimal_fixed_step_is_not_the_asked_one(chosen: Problem, expected: 
         pytest.param({"tuning": heavy_ball_tuning}, id="the heavy ball's counts"),
     ],
 )
-def test_mistaken_nesterov_counts_fail(
-    chosen: Problem, expected: dict[str, Any], mistake: dict[str, Any]
-) -> None:
+def test_mistaken_nesterov_counts_fail(chosen: Problem, case: Case, mistake: dict[str, Any]) -> None:
     answers = {"nesterov_steps": counts(chosen.kappas, **mistake)}
-    assert earned(answers, expected, "nesterov_steps") == 0.0
-    assert "nesterov=True" in message(answers, expected, "nesterov_steps")
+    assert case.scores(**answers)["nesterov_steps"] == 0.0
+    assert "nesterov=True" in case.messages(**answers)["nesterov_steps"]
 
 
 # --- the locked cells take what the checks take, and never raise for a mistake ----------------------
