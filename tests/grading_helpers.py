@@ -8,12 +8,16 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pytest
 import torch
+from conftest import TEST_INSTANCES
 
 from graders.core.answer_files import to_plain
 from graders.core.grading import grade_answers, load_reference
 from graders.core.instances import PUBLIC_INSTANCE
 from graders.core.loader import loads_answers
 from graders.core.specs import specs_for
+
+# The hidden instance a notebook's mistake tests grade on, next to the public one.
+HIDDEN_INSTANCE = TEST_INSTANCES[0]
 
 
 def graded_instances(*numbers: int) -> list[Any]:
@@ -107,7 +111,9 @@ class GradedInstance:
         return {**(self.expected if answers is None else answers), **changes}
 
 
-def case_fixture(cls: type[GradedInstance], numbers: tuple[int, ...] = (PUBLIC_INSTANCE, 1)) -> Callable:
+def case_fixture(
+    cls: type[GradedInstance], numbers: tuple[int, ...] = (PUBLIC_INSTANCE, HIDDEN_INSTANCE)
+) -> Callable:
     """A fixture for a test module (`case = case_fixture(Case)`): each of `numbers` as a `cls` graded
     against that instance's own reference; a hidden instance's tests are slow."""
 

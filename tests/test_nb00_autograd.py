@@ -10,8 +10,8 @@ import functools
 import numpy as np
 import pytest
 import torch
-from conftest import TEST_INSTANCES
 from grading_helpers import (
+    HIDDEN_INSTANCE,
     GradedInstance,
     case_fixture,
     reference,
@@ -23,9 +23,6 @@ from graders.core.problems.nb00_autograd import WAYS, Problem, problem, tracked
 from graders.core.student import _explain, check, dump_answers, grade, tensor_like
 
 NOTEBOOK = "00_autograd"
-HIDDEN_INSTANCE = TEST_INSTANCES[0]
-# The mistake tests run on the public problem and on a hidden one.
-GRADED_INSTANCES = (PUBLIC_INSTANCE, HIDDEN_INSTANCE)
 LESSON_INSTANCES = range(8)
 # Task 2's entries stay small whole numbers, so that 20·X is exact in float32 and EXACT grading is fair.
 LARGEST_ENTRY = 12
@@ -41,7 +38,7 @@ class Instance(GradedInstance):
         return problem(self.number)
 
 
-case = case_fixture(Instance, GRADED_INSTANCES)
+case = case_fixture(Instance)
 
 
 @pytest.fixture

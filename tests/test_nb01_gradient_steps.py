@@ -11,7 +11,6 @@ import functools
 import numpy as np
 import pytest
 import torch
-from conftest import TEST_INSTANCES
 from grading_helpers import TRAJECTORY_FORMS, GradedInstance, case_fixture
 
 from graders.core.instances import PUBLIC_INSTANCE
@@ -20,9 +19,6 @@ from graders.core.problems.nb01_gradient_steps import Problem, problem
 NOTEBOOK = "01_gradient_steps"
 LEARNING_RATE = 0.001
 SKEWED_STEPS = 500
-HIDDEN_INSTANCE = TEST_INSTANCES[0]
-# The mistake tests run on the public problem and on a hidden one.
-GRADED_INSTANCES = (PUBLIC_INSTANCE, HIDDEN_INSTANCE)
 LESSON_INSTANCES = range(8)
 # The public stretched bowl's condition number is about 12; every instance stays near it.
 CONDITION_NUMBERS = (9.0, 16.0)
@@ -44,7 +40,7 @@ class Instance(GradedInstance):
         return np.array(self.problem.gamma)
 
 
-case = case_fixture(Instance, GRADED_INSTANCES)
+case = case_fixture(Instance)
 
 
 def hessian(gamma: np.ndarray) -> np.ndarray:

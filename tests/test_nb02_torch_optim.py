@@ -12,7 +12,6 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from conftest import TEST_INSTANCES
 from grading_helpers import TRAJECTORY_FORMS, GradedInstance, case_fixture
 
 from graders.core.instances import PUBLIC_INSTANCE
@@ -25,9 +24,6 @@ SGD_STEPS = 500
 OPTIMISERS = {"SGD": torch.optim.SGD, "AdamW": torch.optim.AdamW, "Adam": torch.optim.Adam}
 # Which answer keys each task's run fills, and its learning rate.
 TASKS = {"SGD": ("var_history_3", "fn_history_3", 0.001), "AdamW": ("var_history_4", "fn_history_4", 1.0)}
-HIDDEN_INSTANCE = TEST_INSTANCES[0]
-# The mistake tests run on the public problem and on a hidden one.
-GRADED_INSTANCES = (PUBLIC_INSTANCE, HIDDEN_INSTANCE)
 LESSON_INSTANCES = range(8)
 
 
@@ -53,7 +49,7 @@ class Instance(GradedInstance):
         return SGD_STEPS if task == "SGD" else self.problem.adamw_steps
 
 
-case = case_fixture(Instance, GRADED_INSTANCES)
+case = case_fixture(Instance)
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -11,7 +11,6 @@ from functools import cache
 import numpy as np
 import pytest
 import torch
-from conftest import TEST_INSTANCES
 from grading_helpers import GradedInstance, case_fixture
 
 from graders.core import kinds
@@ -20,9 +19,6 @@ from graders.core.problems.nb03_rank1_approximation import SINGULAR_VALUE_RATIO,
 from graders.core.tolerances import CLOSE, NEAR_ZERO
 
 NOTEBOOK = "03_rank1_approximation"
-HIDDEN_INSTANCE = TEST_INSTANCES[0]
-# The mistake tests run on the public problem and on a hidden one.
-GRADED_INSTANCES = (PUBLIC_INSTANCE, HIDDEN_INSTANCE)
 LESSON_INSTANCES = range(8)
 STEPS = 400
 
@@ -42,7 +38,7 @@ class Instance(GradedInstance):
         return answers_from_run(self.number, lr, steps, dtype, **options)
 
 
-case = case_fixture(Instance, GRADED_INSTANCES)
+case = case_fixture(Instance)
 
 
 def data(number: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
