@@ -566,3 +566,11 @@ def test_the_playground_reopens_as_the_student_left_it(loop: StudentLoop) -> Non
         if "image/png" in output.get("data", {})
     ]
     assert still.data["image/png"]
+
+
+def test_the_course_jupyterlab_saves_widget_state(lab: Lab) -> None:
+    # The course's own setting (make setup: the venv's share/jupyter/lab/settings/overrides.d), not the
+    # student's: the lab here has private user settings that say nothing about widgets.
+    plugin = api(lab, "lab/api/settings/@jupyter-widgets/jupyterlab-manager:plugin")
+    assert plugin["schema"]["properties"]["saveState"]["default"] is True, plugin["schema"]
+    assert "saveState" not in plugin["raw"]
