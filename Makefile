@@ -45,7 +45,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e '.[classroom,dev]'
 	@# The students' JupyterLab hides nbgrader's instructor tools; docs/instructor-guide.md enables them.
 	$(BIN)/jupyter labextension disable --level=sys_prefix $(INSTRUCTOR_PLUGINS) >/dev/null 2>&1
-	@# It saves widget state with a notebook: 08's playground, reopened, shows its sliders, not "model not found".
+	@# Widget state saved with each notebook: 08's playground, reopened, shows its sliders, not "model not found".
 	@mkdir -p $(LAB_OVERRIDES) && echo '$(LAB_SETTINGS)' > $(LAB_OVERRIDES)/gd-torch-course.json
 	@rm -f $(VENV)/.installed-*
 	@touch $@
