@@ -22,7 +22,13 @@ from nbclient import NotebookClient
 from test_kernel_bounds import Kernel, bounded_or_skip, warm_or_skip
 
 from graders.classroom import kernel_relay, warm_kernels
-from graders.classroom.sandbox import BOUNDS_VARIABLE, KERNEL_NAME, KERNEL_UID, install_kernel_spec
+from graders.classroom.sandbox import (
+    BOUNDS_VARIABLE,
+    KERNEL_NAME,
+    KERNEL_UID,
+    PASSED_ENVIRONMENT,
+    install_kernel_spec,
+)
 from graders.core.answer_files import answer_file
 from graders.core.loader import load_answers
 from graders.core.paths import REPO_ROOT, SOLUTIONS_DIR
@@ -141,7 +147,10 @@ def test_the_next_kernel_sees_nothing_a_hostile_one_left_and_an_honest_solution_
     assert honest.stop() == ()
 
 
-def test_a_warm_kernel_reaches_no_network_course_or_other_student(start_warm) -> None:
+def test_a_warm_kernel_reaches_no_network_course_or_other_student_or_grader_s_variable(
+    start_warm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADERS_TEST_SECRET", "graders-secret-of-the-grader")
     server = socket.create_server(("0.0.0.0", 0))
     server.settimeout(0.1)
     other = start_warm("ada")
@@ -165,6 +174,12 @@ def test_a_warm_kernel_reaches_no_network_course_or_other_student(start_warm) ->
         f"for path in {[str(path) for path in paths]!r}:\n"
         "    print('sees' if os.path.exists(path) else 'hidden', path)\n"
         "print('uid', os.getuid(), 'cwd', os.getcwd(), os.listdir('.'))\n"
+        "import gc\n"  # the secret is looked for in every dict (the cell's own text holds it only in parts)
+        "held = [value for each in gc.get_objects() if isinstance(each, dict) for value in each.values()]\n"
+        # Dicts of strings only are not tracked by gc: look one level into the tracked ones.
+        "held += [value for each in held if isinstance(each, dict) for value in each.values()]\n"
+        "texts = [value for value in held if isinstance(value, str)]\n"
+        "print('secret', any(''.join(['graders-secret-', 'of-the']) in text for text in texts))\n"
     )
     with pytest.raises(TimeoutError):
         server.accept()
@@ -172,8 +187,10 @@ def test_a_warm_kernel_reaches_no_network_course_or_other_student(start_warm) ->
     assert "connected" not in printed and printed.count("no network") == 2, printed
     assert "sees" not in printed, printed
     assert f"uid {KERNEL_UID} cwd /home/student/work []" in printed, printed
+    assert "secret False" in printed, printed
     assert kernel.stop() == () and other.stop() == ()
 
 
-def test_the_relay_and_the_zygote_agree_on_the_variable() -> None:
+def test_the_relay_names_the_zygote_and_sends_it_only_the_kernel_s_variables() -> None:
     assert kernel_relay.ZYGOTE_VARIABLE == warm_kernels.ZYGOTE_VARIABLE
+    assert set(kernel_relay.SENT_ENVIRONMENT) == {*PASSED_ENVIRONMENT, BOUNDS_VARIABLE}

@@ -16,6 +16,17 @@ import sys
 
 # Kept equal to graders.classroom.warm_kernels.ZYGOTE_VARIABLE (a test checks).
 ZYGOTE_VARIABLE = "GRADERS_ZYGOTE"
+# The only variables sent to the zygote, whose forks would keep any other in memory: the sandbox's
+# PASSED_ENVIRONMENT and BOUNDS_VARIABLE (a test checks).
+SENT_ENVIRONMENT = (
+    "NBGRADER_EXECUTION",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "MPLBACKEND",
+    "GRADERS_INSTANCE",
+    "GRADERS_KERNEL_BOUNDS",
+)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -30,7 +41,7 @@ def warm(address: str, memory: str, connection_file: str) -> int | None:
         "memory_limit": int(memory),
         "connection_file": os.path.abspath(connection_file),
         "workdir": os.getcwd(),
-        "environment": dict(os.environ),
+        "environment": {name: os.environ[name] for name in SENT_ENVIRONMENT if name in os.environ},
     }
     # The kernel writes where this process would: jupyter_client's pipes or files.
     socket.send_fds(connection, [json.dumps(request).encode() + b"\n"], [0, 1, 2])

@@ -80,6 +80,8 @@ def unavailable() -> str:
         return f"warm kernels need Linux on {' or '.join(_SYS_PIVOT_ROOT)}"
     if os.geteuid() != 0:
         return "warm kernels need root (to build each kernel's namespaces and drop to its uid)"
+    if cgroups.mechanism() == cgroups.SCOPE:
+        return "warm kernels cannot join a systemd scope (cgroup v2) yet"
     return ""
 
 
