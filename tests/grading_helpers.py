@@ -1,19 +1,24 @@
 """Shared by the tests: grade variants of a notebook's reference answers."""
 
 import copy
+import functools
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
+import nbformat
 import numpy as np
 import pytest
 import torch
 from conftest import TEST_INSTANCES
 
+from graders.classroom.notebook_runs import execute
 from graders.core.answer_files import to_plain
 from graders.core.grading import grade_answers, load_reference
 from graders.core.instances import PUBLIC_INSTANCE
 from graders.core.loader import loads_answers
+from graders.core.paths import SOLUTIONS_DIR, answers_dir
 from graders.core.specs import specs_for
 
 # The hidden instance a notebook's mistake tests grade on, next to the public one.
@@ -68,9 +73,15 @@ class GradedInstance:
     against there. A notebook's tests subclass it, naming the notebook and adding replays of its problem."""
 
     notebook: ClassVar[str]
+    # The notebook's problem for an instance number (graders.core.problems), where its tests use one.
+    problem_of: ClassVar[Callable[[int], Any]]
 
     def __init__(self, number: int, expected: dict[str, Any] | None = None) -> None:
         self.number, self.expected = number, expected
+
+    @functools.cached_property
+    def problem(self) -> Any:
+        return type(self).problem_of(self.number)
 
     @classmethod
     def graded(cls, request: pytest.FixtureRequest, number: int) -> Self:
@@ -122,6 +133,25 @@ def case_fixture(
         return cls.graded(request, request.param)
 
     return case
+
+
+def outputs_of_edited_solution(notebook: str, edit: Callable[[str | None, str], str], folder: Path) -> dict:
+    """Each cell's outputs, by cell id, when the solution runs with each cell's source replaced by
+    edit(cell id, source); no cell may raise."""
+    solution = nbformat.read(SOLUTIONS_DIR / f"{notebook}.ipynb", as_version=4)
+    for cell in solution.cells:
+        cell.source = edit(cell.get("id"), cell.source)
+    nbformat.write(solution, folder / f"{notebook}.ipynb")
+    run = execute(folder / f"{notebook}.ipynb", answers_dir(), allow_errors=True)
+    outputs = {cell.get("id"): cell.get("outputs", []) for cell in run.notebook.cells}
+    errors = [(key, out.ename) for key, cell in outputs.items() for out in cell if out.output_type == "error"]
+    assert not errors, errors
+    return outputs
+
+
+def printed(outputs: list) -> str:
+    """The text a cell printed."""
+    return "".join(output.get("text", "") for output in outputs)
 
 
 # Ways a student may legitimately store a trajectory; each must grade exactly like the reference.

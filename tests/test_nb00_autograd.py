@@ -5,8 +5,6 @@ Answers are recomputed with autograd from an instance's problem (graders.core.pr
 one thing changed, and graded against that instance's reference.
 """
 
-import functools
-
 import numpy as np
 import pytest
 import torch
@@ -19,7 +17,7 @@ from grading_helpers import (
 )
 
 from graders.core.instances import PUBLIC_INSTANCE
-from graders.core.problems.nb00_autograd import WAYS, Problem, problem, tracked
+from graders.core.problems.nb00_autograd import WAYS, problem, tracked
 from graders.core.student import _explain, check, dump_answers, grade, tensor_like
 
 NOTEBOOK = "00_autograd"
@@ -29,13 +27,8 @@ LARGEST_ENTRY = 12
 
 
 class Instance(GradedInstance):
-    """One instance's problem and the reference answers a student's answers are graded against there."""
-
     notebook = NOTEBOOK
-
-    @functools.cached_property
-    def problem(self) -> Problem:
-        return problem(self.number)
+    problem_of = problem
 
 
 case = case_fixture(Instance)

@@ -6,15 +6,13 @@ Mistaken answers are recomputed in float64 numpy from an instance's problem
 reference, so each test shows that the grader tells that mistake apart from the reference.
 """
 
-import functools
-
 import numpy as np
 import pytest
 import torch
 from grading_helpers import TRAJECTORY_FORMS, GradedInstance, case_fixture
 
 from graders.core.instances import PUBLIC_INSTANCE
-from graders.core.problems.nb01_gradient_steps import Problem, problem
+from graders.core.problems.nb01_gradient_steps import problem
 
 NOTEBOOK = "01_gradient_steps"
 LEARNING_RATE = 0.001
@@ -27,13 +25,8 @@ EXPLORER_LEARNING_RATE = 0.005
 
 
 class Instance(GradedInstance):
-    """One instance's problem and the reference answers a student's answers are graded against there."""
-
     notebook = NOTEBOOK
-
-    @functools.cached_property
-    def problem(self) -> Problem:
-        return problem(self.number)
+    problem_of = problem
 
     @property
     def gamma(self) -> np.ndarray:

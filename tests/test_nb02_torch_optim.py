@@ -16,7 +16,7 @@ from grading_helpers import TRAJECTORY_FORMS, GradedInstance, case_fixture
 
 from graders.core.instances import PUBLIC_INSTANCE
 from graders.core.paths import REPO_ROOT
-from graders.core.problems.nb02_torch_optim import SMALLEST_NORM_RESULT, Problem, problem
+from graders.core.problems.nb02_torch_optim import SMALLEST_NORM_RESULT, problem
 from graders.core.tolerances import CLOSE
 
 NOTEBOOK = "02_torch_optim"
@@ -28,13 +28,8 @@ LESSON_INSTANCES = range(8)
 
 
 class Instance(GradedInstance):
-    """One instance's problem and the reference answers a student's answers are graded against there."""
-
     notebook = NOTEBOOK
-
-    @functools.cached_property
-    def problem(self) -> Problem:
-        return problem(self.number)
+    problem_of = problem
 
     def task_answers(self, task: str, optimiser: str | None = None, learning_rate=None, **mistake):
         """The two answers of a task ("SGD" or "AdamW"), with a possibly different optimiser or lr."""

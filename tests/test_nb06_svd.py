@@ -10,15 +10,12 @@ student would get; each is graded against that instance's reference.
 from functools import cache
 from typing import Any
 
-import nbformat
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from grading_helpers import GradedInstance, case_fixture
+from grading_helpers import GradedInstance, case_fixture, outputs_of_edited_solution, printed
 
-from graders.classroom.notebook_runs import execute
-from graders.core.paths import SOLUTIONS_DIR, answers_dir
 from graders.core.problems.nb06_svd import CONVERGING, GAPS, SMALLEST, problem
 
 NOTEBOOK = "06_svd"
@@ -308,19 +305,10 @@ SORTED_AS_ARRAYS = """with torch.no_grad():
 
 @pytest.mark.slow  # executes the notebook
 def test_the_comparison_with_the_library_takes_arrays_and_lists(tmp_path) -> None:
-    notebook = nbformat.read(SOLUTIONS_DIR / f"{NOTEBOOK}.ipynb", as_version=4)
-    for cell in notebook.cells:
-        cell.source = SORTED_AS_ARRAYS if cell.get("id") == "sorting" else cell.source
-    nbformat.write(notebook, tmp_path / f"{NOTEBOOK}.ipynb")
-    run = execute(tmp_path / f"{NOTEBOOK}.ipynb", answers_dir(), allow_errors=True)
-    cells = {cell.get("id"): cell for cell in run.notebook.cells}
-    errors = [
-        (key, output.ename)
-        for key, cell in cells.items()
-        for output in cell.get("outputs", [])
-        if output.output_type == "error"
-    ]
-    assert not errors
-    compared = "".join(output.get("text", "") for output in cells["compare-svd"].outputs)
+    def edit(cell_id: str | None, source: str) -> str:
+        return SORTED_AS_ARRAYS if cell_id == "sorting" else source
+
+    outputs = outputs_of_edited_solution(NOTEBOOK, edit, tmp_path)
+    compared = printed(outputs["compare-svd"])
     assert "|<u_i, u_i*>|" in compared and "|<v_i, v_i*>|" in compared
-    assert any("image/png" in output.get("data", {}) for output in cells["plot-singular-values"].outputs)
+    assert any("image/png" in output.get("data", {}) for output in outputs["plot-singular-values"])

@@ -8,16 +8,20 @@ version counts, for the instance's κ. Each is graded against that instance's re
 
 import functools
 import math
+from pathlib import Path
 from typing import Any
 
-import nbformat
 import numpy as np
 import pytest
 import torch
-from grading_helpers import TRAJECTORY_FORMS, GradedInstance, case_fixture
+from grading_helpers import (
+    TRAJECTORY_FORMS,
+    GradedInstance,
+    case_fixture,
+    outputs_of_edited_solution,
+    printed,
+)
 
-from graders.classroom.notebook_runs import Execution, execute
-from graders.core.paths import SOLUTIONS_DIR, answers_dir
 from graders.core.problems.nb07_momentum import KAPPA_SHIFT, START_MAGNITUDES, Problem, problem
 
 NOTEBOOK = "07_momentum"
@@ -356,42 +360,21 @@ for step in range(STEPS):
 }
 
 
-def with_cells(notebook: nbformat.NotebookNode, sources: dict[str, str]) -> nbformat.NotebookNode:
-    """The notebook with the cells of the given ids holding the given sources."""
-    for cell in notebook.cells:
-        cell.source = sources.get(cell.get("id"), cell.source)
-    return notebook
-
-
-@pytest.fixture(scope="module")
-def student_run(tmp_path_factory: pytest.TempPathFactory) -> Execution:
-    """The solution run with the student's cells above in place of the task cells."""
-    notebook = nbformat.read(SOLUTIONS_DIR / f"{NOTEBOOK}.ipynb", as_version=4)
-    rates = next(cell.source for cell in notebook.cells if cell.get("id") == "rates")
-    counted_from_zero = rates.replace("range(1, max_steps + 1)", "range(max_steps)")
-    assert counted_from_zero != rates
-    path = tmp_path_factory.mktemp("student") / f"{NOTEBOOK}.ipynb"
-    nbformat.write(with_cells(notebook, {**STUDENT_CELLS, "rates": counted_from_zero}), path)
-    return execute(path, answers_dir(), allow_errors=True)
-
-
-def printed(run: Execution, cell_id: str) -> str:
-    [cell] = [cell for cell in run.notebook.cells if cell.get("id") == cell_id]
-    return "".join(output.get("text", "") for output in cell.outputs)
+def student_cell(cell_id: str | None, source: str) -> str:
+    """The student's cells above in place of the task cells, and the rates counted from zero."""
+    if cell_id != "rates":
+        return STUDENT_CELLS.get(cell_id, source)
+    counted_from_zero = source.replace("range(1, max_steps + 1)", "range(max_steps)")
+    assert counted_from_zero != source
+    return counted_from_zero
 
 
 @pytest.mark.slow  # executes the notebook
 def test_locked_cells_compare_paths_in_any_form_and_name_an_off_by_one_count_without_a_traceback(
-    student_run: Execution,
+    tmp_path: Path,
 ) -> None:
-    errors = [
-        (cell.get("id"), output.ename)
-        for cell in student_run.notebook.cells
-        for output in cell.get("outputs", [])
-        if output.output_type == "error"
-    ]
-    assert not errors
-    assert "largest difference from torch.optim.SGD(momentum=0.9)" in printed(student_run, "check-heavy-ball")
-    assert "largest difference" in printed(student_run, "check-dampened")
-    said = printed(student_run, "check-rates")
+    outputs = outputs_of_edited_solution(NOTEBOOK, student_cell, tmp_path)
+    assert "largest difference from torch.optim.SGD(momentum=0.9)" in printed(outputs["check-heavy-ball"])
+    assert "largest difference" in printed(outputs["check-dampened"])
+    said = printed(outputs["check-rates"])
     assert "one too small" in said and "disagrees with torch.optim.SGD" in said
