@@ -194,3 +194,27 @@ def test_a_warm_kernel_reaches_no_network_course_or_other_student_or_grader_s_va
 def test_the_relay_names_the_zygote_and_sends_it_only_the_kernel_s_variables() -> None:
     assert kernel_relay.ZYGOTE_VARIABLE == warm_kernels.ZYGOTE_VARIABLE
     assert set(kernel_relay.SENT_ENVIRONMENT) == {*PASSED_ENVIRONMENT, BOUNDS_VARIABLE}
+
+
+def test_without_a_zygote_to_answer_the_kernel_starts_cold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bounded_or_skip()
+    install_kernel_spec(tmp_path / "jupyter")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv(warm_kernels.ZYGOTE_VARIABLE, str(tmp_path / "no-zygote.sock"))
+    monkeypatch.setenv(BOUNDS_VARIABLE, str(tmp_path / "bounds.jsonl"))
+    runtime = Path(tempfile.mkdtemp(prefix="graders-kernel-"))
+    manager = KernelManager(
+        kernel_name=KERNEL_NAME, transport="ipc", connection_file=str(runtime / "kernel.json")
+    )
+    (tmp_path / "work").mkdir()
+    manager.start_kernel(cwd=str(tmp_path / "work"))
+    try:
+        kernel = Kernel(manager, tmp_path / "bounds.jsonl", tmp_path / "work", "cold")
+        assert "uid 65534" in kernel.run("import os\nprint('uid', os.getuid())")
+        assert kernel.stop() == ()  # which also checks the kernel said it started cold
+    finally:
+        if manager.has_kernel:
+            manager.shutdown_kernel(now=True)
+        shutil.rmtree(runtime, ignore_errors=True)

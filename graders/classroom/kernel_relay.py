@@ -31,7 +31,7 @@ _PR_SET_PDEATHSIG = 1
 
 
 def warm(address: str, memory: str, connection_file: str) -> int | None:
-    """The exit status of a kernel the zygote at `address` ran; None when no zygote answers there."""
+    """The exit status of a kernel the zygote at `address` ran; None when it started none."""
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(address)
@@ -46,8 +46,9 @@ def warm(address: str, memory: str, connection_file: str) -> int | None:
     # The kernel writes where this process would: jupyter_client's pipes or files.
     socket.send_fds(connection, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
     answer = json.loads(connection.makefile("rb").readline() or b'{"error": "the zygote hung up"}')
-    if "error" in answer:
-        raise SystemExit(f"graders: no kernel: {answer['error']}")
+    if "error" in answer:  # the cold launcher refuses a bad request the same way, or does better
+        print(f"graders: no warm kernel ({answer['error']}): starting a cold one", file=sys.stderr)
+        return None
     return answer["status"]
 
 

@@ -203,7 +203,12 @@ def _serve(listener: socket.socket, base: Path) -> None:
         for key, _ in selector.select():
             if key.data is None:
                 launcher, _ = listener.accept()
-                kernel = _start_kernel(launcher, listener, base, kernels)
+                try:
+                    kernel = _start_kernel(launcher, listener, base, kernels)
+                except OSError as error:  # no fork (EAGAIN, ENOMEM): this kernel starts cold
+                    _answer(launcher, {"error": str(error)})
+                    launcher.close()
+                    continue
                 if kernel is not None:
                     kernels[kernel.pid] = kernel
                     selector.register(launcher, selectors.EVENT_READ, ("launcher", kernel))
