@@ -218,3 +218,11 @@ def test_without_a_zygote_to_answer_the_kernel_starts_cold(
         if manager.has_kernel:
             manager.shutdown_kernel(now=True)
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_a_worker_knows_its_zygote_to_spare_it() -> None:
+    bounded_or_skip()
+    warm_or_skip()
+    pid = warm_kernels.zygote_pid()
+    assert pid is not None
+    assert b"warm_kernels\0zygote" in Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -114,6 +114,13 @@ def kernel_environment() -> dict[str, str]:
         return {ZYGOTE_VARIABLE: str(_Zygote.socket)}
 
 
+def zygote_pid() -> int | None:
+    """The process id of this process's running zygote, if any: a worker that ends its kernels by
+    killing its children spares it (the zygote ends a kernel whose launcher was killed)."""
+    process = _Zygote.process
+    return process.pid if process is not None and process.poll() is None else None
+
+
 def stop_zygote() -> None:
     """End this process's zygote, if it runs (its kernels die with it)."""
     with _Zygote.lock:
