@@ -116,8 +116,11 @@ def kill_first_busy_worker(pids: list[int], killed: list[int]) -> None:
 
 
 def kernel_children(worker: psutil.Process) -> list[psutil.Process]:
-    """The kernels a worker's in-process nbgrader started (graders.classroom.sandbox launches them)."""
-    return [child for child in worker.children() if "graders.classroom.sandbox" in " ".join(child.cmdline())]
+    """The kernels a worker's in-process nbgrader started: their launchers, warm (kernel_relay.py) or cold."""
+    launchers = ("kernel_relay.py", "graders.classroom.sandbox")
+    return [
+        child for child in worker.children() if any(name in " ".join(child.cmdline()) for name in launchers)
+    ]
 
 
 def test_a_class_graded_through_dask_into_postgres_matches_jobs_1(

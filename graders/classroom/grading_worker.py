@@ -25,6 +25,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from graders.classroom import warm_kernels
 from graders.classroom.course import SCRATCH_STUDENT, Task, scratch_course, scratch_task
 from graders.classroom.files import copy_untrusted_tree, json_depth, remove_tree
 from graders.classroom.gradebook import Marks, marks_of
@@ -244,6 +245,8 @@ def _kernel_environment(job: Job, work: Path) -> Iterator[None]:
     jupyter = os.pathsep.join(filter(None, [str(work / "jupyter"), os.environ.get("JUPYTER_PATH")]))
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     variables = {
+        # Kernels fork from this worker's zygote, which imports torch and the course once for all of them.
+        **(warm_kernels.kernel_environment() if job.sandboxed else {}),
         INSTANCE_VARIABLE: str(job.instance),
         BOUNDS_VARIABLE: str(work / BOUNDS_FILE),
         "JUPYTER_PATH": jupyter,
@@ -265,11 +268,15 @@ def _kernel_environment(job: Job, work: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _deadline(job: Job, timed_out: threading.Event) -> Iterator[None]:
-    """End the kernels this process started once the submission has had its time: nbgrader then fails."""
+    """End the kernels this submission started once it has had its time: nbgrader then fails.
+
+    Processes this worker ran before (its zygote) are left alone.
+    """
+    before = set(psutil.Process().children(recursive=True))
 
     def end_kernels() -> None:
         timed_out.set()
-        for child in psutil.Process().children(recursive=True):
+        for child in set(psutil.Process().children(recursive=True)) - before:
             with contextlib.suppress(psutil.Error):
                 child.kill()
 
