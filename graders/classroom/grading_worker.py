@@ -135,7 +135,7 @@ def _grade_in(job: Job, work: Path, scratch: Path) -> Graded:
     config = _config(job, work, scratch, runtime)
     timed_out = threading.Event()
     try:
-        with _logged(log) as logger, _kernel_environment(job, work), _deadline(job, timed_out):
+        with _kernel_environment(job, work), _logged(log) as logger, _deadline(job, timed_out):
             failed = _run(Autograde, config, scratch, logger)
     finally:
         remove_tree(runtime)
