@@ -43,6 +43,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@# The package was called `graders` before it got a name of its own: that old install would shadow it.
 	@$(BIN)/pip uninstall --quiet --yes graders 2>/dev/null || true
 	$(PIP) -e '.[classroom,dev]'
+	@# jsonschema's optional IRI check (rfc3987-syntax, via jupyter-events' jsonschema[format-nongpl]) builds
+	@# 38 lark grammars on import, ≈1 s of every nbgrader start; nothing here validates IRIs (pip check stays clean).
+	@$(BIN)/pip uninstall --quiet --yes rfc3987-syntax lark
 	@# The students' JupyterLab hides nbgrader's instructor tools; docs/instructor-guide.md enables them.
 	$(BIN)/jupyter labextension disable --level=sys_prefix $(INSTRUCTOR_PLUGINS) >/dev/null 2>&1
 	@# Widget state saved with each notebook: 08's playground, reopened, shows its sliders, not "model not found".
