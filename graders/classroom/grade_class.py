@@ -23,6 +23,7 @@ from graders.classroom.collect import ZIP_FILE_PATTERN, class_list, collect, sub
 from graders.classroom.course import Course, Task, prepare_course
 from graders.classroom.distributed import autograde_on_dask
 from graders.classroom.gradebook import (
+    close_recording,
     register_students,
     sqlite_url,
 )
@@ -72,10 +73,13 @@ def grade_class(
     unstarted = [_on_instance(course, task, plan.instance(task.notebook, task.student)) for task in present]
     # References of the hidden instances these submissions need, made outside any kernel before grading.
     make_references(course.grading, {(item.task.notebook, item.instance) for item in unstarted}, jobs)
-    outcomes, pending, redone = resume(course, unstarted, limits)
-    for outcome in autograde_all(course, pending, jobs, limits, scheduler, workers):
-        # This process alone writes the class gradebook, one finished submission at a time.
-        outcomes[outcome.task] = record_total(course, outcome)
+    try:
+        outcomes, pending, redone = resume(course, unstarted, limits)
+        for outcome in autograde_all(course, pending, jobs, limits, scheduler, workers):
+            # This process alone writes the class gradebook, one finished submission at a time.
+            outcomes[outcome.task] = record_total(course, outcome)
+    finally:
+        close_recording()
     recorded_now = {outcome.task for outcome in pending} | {line.task for line in redone}
     without_feedback, redone_feedback = make_feedback(course, outcomes, recorded_now)
     for task, reason in without_feedback.items():

@@ -161,7 +161,7 @@ def record_autograded(
 ) -> None:
     """Store an autograded notebook's marks exactly as `nbgrader autograde`'s SaveAutoGrades and
     AssignLatePenalties would have, in one gradebook session whose marks are one commit."""
-    with _quiet_sqlalchemy(), Gradebook(db_url) as gradebook:
+    with _quiet_sqlalchemy(), _recording(db_url) as gradebook:
         submission = _submission(gradebook, assignment, student, timestamp)
         graded = gradebook.find_submission_notebook(notebook, assignment, student)
         grades = {grade.name: grade for grade in graded.grades}
@@ -176,6 +176,31 @@ def record_autograded(
         gradebook.db.flush()
         graded.late_submission_penalty = _late_penalty(graded, submission, student)
         gradebook.db.commit()
+
+
+# The grading process's gradebook for recording, by URL, open across submissions (close_recording ends it).
+_RECORDING: dict[str, Gradebook] = {}
+
+
+@contextlib.contextmanager
+def _recording(db_url: str) -> Iterator[Gradebook]:
+    """The gradebook to record in, kept open from one submission to the next: SQLAlchemy compiles each query
+    once per connection pool, and a fresh Gradebook spends most of a recording compiling them again."""
+    gradebook = _RECORDING.get(db_url)
+    if gradebook is None:
+        gradebook = _RECORDING[db_url] = Gradebook(db_url)
+    try:
+        yield gradebook
+    except BaseException:
+        gradebook.db.rollback()
+        raise
+
+
+def close_recording() -> None:
+    """Close the gradebooks recording kept open."""
+    while _RECORDING:
+        _, gradebook = _RECORDING.popitem()
+        gradebook.close()
 
 
 def _late_penalty(graded: Any, submission: Any, student: str) -> float | None:
