@@ -19,6 +19,7 @@ import ctypes
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -148,11 +149,13 @@ def _start() -> tuple[subprocess.Popen, Path]:
         except OSError as error:
             started["error"] = error
             ready.set()
+            shutil.rmtree(state, ignore_errors=True)
             return
         started["process"] = process
         started["line"] = process.stdout.readline().decode(errors="replace").strip()
         ready.set()
         process.wait()
+        shutil.rmtree(state, ignore_errors=True)
 
     threading.Thread(target=keep, name="graders-zygote", daemon=True).start()
     if not ready.wait(START_SECONDS):
