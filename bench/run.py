@@ -18,6 +18,7 @@ import inspect
 import os
 import platform
 import random
+import resource
 import shutil
 import sys
 import tempfile
@@ -132,8 +133,6 @@ class CpuMeter:
 
     @staticmethod
     def _rusage() -> float:
-        import resource
-
         own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
