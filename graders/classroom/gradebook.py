@@ -19,9 +19,10 @@ from typing import Any
 
 from nbformat import NotebookNode
 from nbgrader import utils
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
 from nbgrader.plugins import LateSubmissionPlugin
 from sqlalchemy.exc import SAWarning
+from sqlalchemy.orm import joinedload
 
 from graders.classroom.report_rows import Recorded
 from graders.classroom.roster import Student
@@ -164,18 +165,23 @@ def record_autograded(
     with _quiet_sqlalchemy(), _recording(db_url) as gradebook:
         submission = _submission(gradebook, assignment, student, timestamp)
         graded = gradebook.find_submission_notebook(notebook, assignment, student)
-        grades = {grade.name: grade for grade in graded.grades}
+        grades = {grade.name: grade for grade in _with_cells(gradebook, Grade, graded)}
         for name, score in marks.scores:
             grade = grades[name]
             grade.auto_score = score
             # A manual grade, or a cell the autograder could not score, needs a grader's review.
             grade.needs_manual_grade = grade.manual_score is not None or score is None
-        comments = {comment.name: comment for comment in graded.comments}
+        comments = {comment.name: comment for comment in _with_cells(gradebook, Comment, graded)}
         for name, text in marks.comments:
             comments[name].auto_comment = text
         gradebook.db.flush()
         graded.late_submission_penalty = _late_penalty(graded, submission, student)
         gradebook.db.commit()
+
+
+def _with_cells(gradebook: Gradebook, kind: type, graded: Any) -> list[Any]:
+    """A submitted notebook's grades or comments with their cells, in one query (each name is its cell's)."""
+    return gradebook.db.query(kind).options(joinedload(kind.cell)).filter(kind.notebook_id == graded.id).all()
 
 
 # The grading process's gradebook for recording, by URL, open across submissions (close_recording ends it).
