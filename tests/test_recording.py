@@ -1,6 +1,7 @@
 """The grading process records a worker's marks exactly as nbgrader's SaveAutoGrades and AssignLatePenalties
 would store the graded notebook they were read from: scores, partial credit, errors, untouched solutions,
-a grader's manual score kept for review, and a late submission (nbgrader's default plugin: no penalty)."""
+a grader's manual score kept for review, and a late penalty of the plugin the course's configuration
+chooses."""
 
 import datetime
 import shutil
@@ -13,6 +14,7 @@ from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+from traitlets.config import Config
 
 from graders.classroom.course import Course, prepare_course
 from graders.classroom.gradebook import close_recording, marks_of, record_autograded, sqlite_url
@@ -24,6 +26,8 @@ pytestmark = pytest.mark.slow
 NOTEBOOK = "00_autograd"
 STUDENT = "ada"
 DUE = datetime.datetime(2026, 1, 1, 12, 0)
+# A course whose late work scores nothing (nbgrader's default plugin charges no penalty).
+CONFIG = Config({"LateSubmissionPlugin": {"penalty_method": "zero"}})
 
 
 def graded_like_autograde(release: NotebookNode) -> NotebookNode:
@@ -72,16 +76,18 @@ def test_recorded_marks_are_what_nbgraders_preprocessors_store(tmp_path: Path) -
     node = nbformat.from_dict(graded)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for preprocessor in (SaveAutoGrades(), AssignLatePenalties()):
+        for preprocessor in (SaveAutoGrades(config=CONFIG), AssignLatePenalties(config=CONFIG)):
             node, resources = preprocessor.preprocess(node, resources)
     try:
-        record_autograded(sqlite_url(recorded), NOTEBOOK, marks_of(graded), NOTEBOOK, STUDENT, late)
+        marks = marks_of(graded)
+        record_autograded(sqlite_url(recorded), NOTEBOOK, marks, NOTEBOOK, STUDENT, late, CONFIG)
     finally:
         close_recording()
     expected = rows(sqlite_url(replayed))
     assert rows(sqlite_url(recorded)) == expected
-    grades, comments, _, _ = expected
-    # The case covers what it claims: partial credit, zeros, review, untouched and answered solutions.
+    grades, comments, penalty, _ = expected
+    # The case covers what it claims: partial credit, zeros, review, untouched answers and a penalty.
     assert {score for _, score, _ in grades} >= {0.5, 0.0}
     assert any(review for _, _, review in grades)
     assert ("No response." in {comment for _, comment in comments}) and None in {c for _, c in comments}
+    assert penalty is not None and penalty > 0

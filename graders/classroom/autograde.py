@@ -177,7 +177,15 @@ def record(course: Course, outcome: Outcome) -> Outcome:
         record_ungradable(course.db_url, task.notebook, task.student, _timestamp(course.submitted(task)))
     else:
         timestamp = _timestamp(course.submitted(task))
-        record_autograded(course.db_url, task.notebook, outcome.marks, task.notebook, task.student, timestamp)
+        record_autograded(
+            course.db_url,
+            task.notebook,
+            outcome.marks,
+            task.notebook,
+            task.student,
+            timestamp,
+            course.directory.config,
+        )
     _write_outcome(course.done(task), outcome)
     # Earlier attempts are stale, a killed one's too: its worker's result never came back. A graded one's
     # stays until its feedback is kept.

@@ -20,9 +20,10 @@ from typing import Any
 from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
-from nbgrader.plugins import LateSubmissionPlugin
+from nbgrader.preprocessors import AssignLatePenalties
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import joinedload
+from traitlets.config import Config
 
 from graders.classroom.report_rows import Recorded
 from graders.classroom.roster import Student
@@ -159,9 +160,13 @@ def record_autograded(
     assignment: str,
     student: str,
     timestamp: datetime.datetime | None,
+    config: Config | None = None,
 ) -> None:
     """Store an autograded notebook's marks exactly as `nbgrader autograde`'s SaveAutoGrades and
-    AssignLatePenalties would have, in one gradebook session whose marks are one commit."""
+    AssignLatePenalties would have, in one gradebook session whose marks are one commit.
+
+    `config` is the course's nbgrader configuration, which may choose the late penalty's plugin.
+    """
     with _quiet_sqlalchemy(), _recording(db_url) as gradebook:
         submission = _submission(gradebook, assignment, student, timestamp)
         graded = gradebook.find_submission_notebook(notebook, assignment, student)
@@ -175,7 +180,7 @@ def record_autograded(
         for name, text in marks.comments:
             comments[name].auto_comment = text
         gradebook.db.flush()
-        graded.late_submission_penalty = _late_penalty(graded, submission, student)
+        graded.late_submission_penalty = _late_penalty(graded, submission, student, config)
         gradebook.db.commit()
 
 
@@ -209,11 +214,13 @@ def close_recording() -> None:
         gradebook.close()
 
 
-def _late_penalty(graded: Any, submission: Any, student: str) -> float | None:
-    """The penalty AssignLatePenalties gives with nbgrader's default plugin (None: on time)."""
+def _late_penalty(graded: Any, submission: Any, student: str, config: Config | None) -> float | None:
+    """The penalty AssignLatePenalties gives with the course's plugin (None: on time)."""
     if submission.total_seconds_late <= 0:
         return None
-    penalty = LateSubmissionPlugin().late_submission_penalty(
+    assigner = AssignLatePenalties(config=config or Config())
+    assigner.init_plugin()
+    penalty = assigner.plugin_inst.late_submission_penalty(
         student, graded.score, submission.total_seconds_late
     )
     return None if penalty is None else min(max(penalty, 0), graded.score)
