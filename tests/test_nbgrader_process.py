@@ -129,7 +129,8 @@ def test_each_attempt_at_a_task_gets_a_fresh_scratch_course(
 
     def killed_midway(job: Job) -> Graded:
         """A worker whose nbgrader failed, as one killed mid-run would; it sees only its job."""
-        attempt = max(course.scratch(task).glob("attempt-*"), key=lambda folder: folder.stat().st_mtime_ns)
+        earlier = [folder for folder, _ in seen]
+        attempt = next(folder for folder in course.scratch(task).glob("attempt-*") if folder not in earlier)
         seen.append((attempt, {path.name for path in attempt.iterdir()}))
         (attempt / "half-written").write_text("", encoding="utf-8")
         return Graded("killed", log=f"attempt {len(seen)}")
