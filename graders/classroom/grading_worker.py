@@ -76,7 +76,7 @@ class Graded:
 
 def pack(folder: Path, first: tuple[str, ...] = ()) -> tuple[Files, list[str]]:
     """A folder's regular files, copied untrusted (graders.classroom.files), and a line for each left out."""
-    with tempfile.TemporaryDirectory(prefix="graders-pack-") as copy:
+    with tempfile.TemporaryDirectory(prefix="graders-pack-", ignore_cleanup_errors=True) as copy:
         skipped = copy_untrusted_tree(folder, Path(copy), first=first)
         files = tuple(
             (path.relative_to(copy).as_posix(), path.read_bytes())
@@ -108,7 +108,8 @@ REFERENCE_FILE = "reference.json"
 
 def grade(job: Job) -> Graded:
     """Autograde the job's submission in a scratch course of its own, then make its feedback."""
-    with tempfile.TemporaryDirectory(prefix="graders-grade-") as folder:
+    # A leftover that cannot be removed must not cost the submission its grade.
+    with tempfile.TemporaryDirectory(prefix="graders-grade-", ignore_cleanup_errors=True) as folder:
         work = Path(folder)
         scratch = work / "course"
         try:
