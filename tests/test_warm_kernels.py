@@ -20,6 +20,7 @@ from grading_helpers import scores
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from test_kernel_bounds import Kernel, bounded_or_skip, warm_or_skip
+from traitlets.config import Config
 
 from graders.classroom import kernel_relay, warm_kernels
 from graders.classroom.sandbox import (
@@ -226,3 +227,39 @@ def test_a_worker_knows_its_zygote_to_spare_it() -> None:
     pid = warm_kernels.zygote_pid()
     assert pid is not None
     assert b"warm_kernels\0zygote" in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def test_a_cell_past_its_timeout_is_interrupted_and_the_next_one_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bounded_or_skip()
+    for name, value in warm_or_skip().items():
+        monkeypatch.setenv(name, value)
+    install_kernel_spec(tmp_path / "jupyter")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv(BOUNDS_VARIABLE, str(tmp_path / "bounds.jsonl"))
+    runtime = Path(tempfile.mkdtemp(prefix="graders-kernel-"))
+    (tmp_path / "work").mkdir()
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("import time\ntime.sleep(120)"),
+            nbformat.v4.new_code_cell("print('next cell ran')"),
+        ]
+    )
+    # As nbgrader's Execute runs a notebook: its own kernel manager, which interrupts by message.
+    transport = {"KernelManager": {"transport": "ipc", "connection_file": str(runtime / "kernel.json")}}
+    try:
+        NotebookClient(
+            notebook,
+            kernel_name=KERNEL_NAME,
+            config=Config(transport),
+            timeout=3,
+            interrupt_on_timeout=True,
+            allow_errors=True,
+            resources={"metadata": {"path": str(tmp_path / "work")}},
+        ).execute()
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+    assert notebook.cells[0].outputs[-1].ename == "KeyboardInterrupt", notebook.cells[0].outputs
+    assert notebook.cells[1].outputs[0].text == "next cell ran\n"
+    assert '"start": "warm"' in (tmp_path / "bounds.jsonl").read_text(encoding="utf-8")
