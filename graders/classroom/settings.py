@@ -45,7 +45,7 @@ class ClassGrader(Configurable):
     scheduler = Unicode(
         "", help="Dask scheduler address, tcp://host:8786: its workers grade (instead of --jobs)"
     ).tag(config=True)
-    workers = Integer(0, help="grade on N local Dask worker processes (0: --jobs threads)").tag(config=True)
+    workers = Integer(0, help="grade on N local Dask worker processes (0: --jobs of them)").tag(config=True)
     instances = Integer(
         DEFAULT_POOL,
         help=f"hidden problem instances per notebook, each student graded on one (default {DEFAULT_POOL};"
