@@ -86,7 +86,7 @@ def host_processes_with(marker: str) -> list[str]:
 
 
 HOSTILE = f"""
-import builtins, os, subprocess, sys, time
+import builtins, os, signal, subprocess, sys, time
 import torch, graders.core.grading
 # A process that outlives the kernel, in a session of its own.
 subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', {MARKER!r}], start_new_session=True)
@@ -103,6 +103,7 @@ for target in ({str(Path(warm_kernels.__file__))!r}, sys.executable):
         print('wrote', target)
     except OSError as error:
         print('refused', type(error).__name__)
+os.kill(1, signal.SIGINT)  # PID 1 of its namespace: ending it would end the kernel
 time.sleep(0.5)
 print('alive', len([name for name in os.listdir('/proc') if name.isdigit()]))
 """

@@ -428,6 +428,9 @@ def _init(request: dict, fds: list[int], connection: Path, workdir: Path) -> Non
     kernel = os.fork()
     if kernel == 0:
         _child(lambda: _kernel(request, connection, workdir), 2)
+    # A kernel's SIGINT (killpg(0), as an interrupt of a group leader would send) must not end PID 1 and
+    # with it the kernel: the only signal this process would have taken from inside its namespace.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         pid, status = os.wait()
         if pid == kernel:
