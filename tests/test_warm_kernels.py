@@ -28,6 +28,7 @@ from graders.classroom.sandbox import (
     KERNEL_NAME,
     KERNEL_UID,
     PASSED_ENVIRONMENT,
+    bounds_line,
     install_kernel_spec,
 )
 from graders.core.answer_files import answer_file
@@ -264,3 +265,14 @@ def test_a_cell_past_its_timeout_is_interrupted_and_the_next_one_runs(
     assert notebook.cells[0].outputs[-1].ename == "KeyboardInterrupt", notebook.cells[0].outputs
     assert notebook.cells[1].outputs[0].text == "next cell ran\n"
     assert '"start": "warm"' in (tmp_path / "bounds.jsonl").read_text(encoding="utf-8")
+
+
+def test_the_report_says_kernels_start_cold_and_why_where_no_zygote_can_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(warm_kernels, "unavailable", lambda: "warm kernels need root")
+    assert bounds_line().endswith("; kernels start cold (a new Python each): warm kernels need root")
+    monkeypatch.setattr(warm_kernels, "unavailable", lambda: "")
+    warm = "; kernels fork from their worker's zygote (graders.classroom.warm_kernels)"
+    assert bounds_line().endswith(warm)
+    assert bounds_line(warm=False).endswith("; kernels start cold (a new Python each)")

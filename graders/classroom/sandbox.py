@@ -174,9 +174,10 @@ def process_limit() -> int:
     return PROCESSES_PER_KERNEL + THREADS_PER_CPU * (os.cpu_count() or 1)
 
 
-def bounds_line(warm: bool = False) -> str:
+def bounds_line(warm: bool | None = None) -> str:
     """The report's line saying how kernels are bounded on this machine, or that they are not, and how
-    they started: `warm` when the workers forked them from zygotes (bounds records say "start")."""
+    they started: `warm` whether the workers forked them from zygotes (bounds records say "start"); by
+    default, as grading workers do wherever a zygote can run."""
     uid = f"uid {KERNEL_UID}" if os.geteuid() == 0 else f"the grader's uid {os.geteuid()}"
     way = cgroups.mechanism()
     if not way:
@@ -188,14 +189,16 @@ def bounds_line(warm: bool = False) -> str:
     )
 
 
-def start_clause(warm: bool) -> str:
+def start_clause(warm: bool | None) -> str:
     """How kernels started: forked from their worker's zygote, or cold (and why, where none can run)."""
     from graders.classroom import warm_kernels  # it builds on this module
 
     why_not = warm_kernels.unavailable()
     if why_not:
         return f"; kernels start cold (a new Python each): {why_not}"
-    return "; kernels fork from their worker's zygote" if warm else "; kernels start cold (a new Python each)"
+    if warm is False:
+        return "; kernels start cold (a new Python each)"
+    return "; kernels fork from their worker's zygote (graders.classroom.warm_kernels)"
 
 
 def bwrap_arguments(workdir: Path, runtime: Path, readable: Iterable[Path]) -> list[str]:
