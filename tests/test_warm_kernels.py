@@ -10,7 +10,10 @@ process and memory limits, /dev/shm) are tested warm and cold in test_kernel_bou
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -276,3 +279,36 @@ def test_the_report_says_kernels_start_cold_and_why_where_no_zygote_can_run(
     warm = "; kernels fork from their worker's zygote (graders.classroom.warm_kernels)"
     assert bounds_line().endswith(warm)
     assert bounds_line(warm=False).endswith("; kernels start cold (a new Python each)")
+
+
+def test_a_zygote_ends_with_the_worker_that_started_it(tmp_path: Path) -> None:
+    bounded_or_skip()
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from graders.classroom import warm_kernels\n"
+            "print(warm_kernels.kernel_environment(), warm_kernels.zygote_pid(), flush=True)\n"
+            "import time\ntime.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        started = worker.stdout.readline().split()
+        assert warm_kernels.ZYGOTE_VARIABLE in started[0] and zygote_runs(int(started[-1])), started
+    finally:
+        worker.kill()  # as a worker killed by its Dask nanny, or a grader's kill -9
+        worker.wait()
+    deadline = time.monotonic() + 30
+    while zygote_runs(int(started[-1])) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not zygote_runs(int(started[-1]))
+
+
+def zygote_runs(pid: int) -> bool:
+    """Process `pid` is a running zygote (not gone, nor a zombie, nor a reused pid)."""
+    try:
+        return b"warm_kernels\0zygote" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
