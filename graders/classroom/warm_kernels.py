@@ -1,10 +1,11 @@
 """Warm kernels: a zygote per grading worker imports ipykernel, torch and the course once, then forks one
 sandboxed kernel per submission.
 
-The zygote runs as root, outside any sandbox, and never runs student code. For each kernel the launcher
-(graders.classroom.sandbox, the kernel spec's command) connects to the zygote's socket, named by
-ZYGOTE_VARIABLE, with the connection file and the notebook's folder. The zygote forks; the fork waits
-until the launcher has put it into the kernel's control group, then unshares mount, PID, network, IPC,
+The zygote runs as root, outside any sandbox, and never runs student code. For each kernel the kernel
+spec's command (graders/classroom/kernel_relay.py) connects to the zygote's socket, named by
+ZYGOTE_VARIABLE, with the connection file and the notebook's folder. The zygote checks them as the cold
+launcher (graders.classroom.sandbox) does, makes the kernel's control group and forks; the fork waits
+until the zygote has put it into that group, then unshares mount, PID, network, IPC,
 UTS and cgroup namespaces, builds the same file system bubblewrap builds for a cold kernel (system and
 Python read-only, the notebook's folder at WORKDIR and the sockets' folder read-write, a fresh /tmp and a
 small /dev/shm) and pivots into it. Its child is PID 1 there: it mounts /proc, drops every capability and
@@ -90,11 +91,12 @@ def unavailable() -> str:
 
 
 class _Zygote:
-    """This process's zygote: started on first use, ended with this process."""
+    """This process's zygote: started on first use, ended with this process; or why it could not start."""
 
     lock = threading.Lock()
     process: subprocess.Popen | None = None
     socket: Path | None = None
+    failed = ""
 
 
 def kernel_environment() -> dict[str, str]:
@@ -105,12 +107,14 @@ def kernel_environment() -> dict[str, str]:
     if unavailable():
         return {}
     with _Zygote.lock:
+        if _Zygote.failed:  # tried once in this process: each submission would wait for it again
+            return {}
         if _Zygote.process is None or _Zygote.process.poll() is not None:
             try:
                 _Zygote.process, _Zygote.socket = _start()
             except ZygoteUnavailable as problem:
                 print(f"graders: kernels start cold: {problem}", file=sys.stderr)
-                _Zygote.process = _Zygote.socket = None
+                _Zygote.process, _Zygote.socket, _Zygote.failed = None, None, str(problem)
                 return {}
         return {ZYGOTE_VARIABLE: str(_Zygote.socket)}
 
@@ -120,15 +124,6 @@ def zygote_pid() -> int | None:
     killing its children spares it (the zygote ends a kernel whose launcher was killed)."""
     process = _Zygote.process
     return process.pid if process is not None and process.poll() is None else None
-
-
-def stop_zygote() -> None:
-    """End this process's zygote, if it runs (its kernels die with it)."""
-    with _Zygote.lock:
-        if _Zygote.process is not None and _Zygote.process.poll() is None:
-            _Zygote.process.kill()
-            _Zygote.process.wait()
-        _Zygote.process = _Zygote.socket = None
 
 
 def _start() -> tuple[subprocess.Popen, Path]:
