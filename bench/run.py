@@ -646,11 +646,14 @@ def render_classes(results: Results) -> list[str]:
         " (one student graded first):",
         "",
         f"- public instance: JOBS=1 {found.serial.seconds:.1f} s, JOBS=2 {found.parallel.seconds:.1f} s:"
-        f" {found.serial.seconds / found.parallel.seconds:.2f}× faster with 2.",
+        f" {found.serial.seconds / found.parallel.seconds:.2f}× faster with 2; in the steady state"
+        f" {found.serial.seconds_each:.2f} s and {found.parallel.seconds_each:.2f} s per notebook"
+        f" ({found.serial.seconds_each / found.parallel.seconds_each:.2f}×).",
         f"- hidden instances (K={found.pool}, references made beforehand), JOBS=2:"
         f" {found.hidden.seconds:.1f} s,"
         f" against {found.parallel.seconds:.1f} s on the public one"
-        f" ({found.hidden.seconds / found.parallel.seconds:.2f}×).",
+        f" ({found.hidden.seconds / found.parallel.seconds:.2f}×); in the steady state"
+        f" {found.hidden.seconds_each:.2f} s per notebook.",
         rerun_line,
         "",
     ]
