@@ -193,6 +193,8 @@ class Recording:
             if (name == "record" or name.startswith("record_")) and inspect.isfunction(value)
         )
         self.seconds = 0.0
+        # The recording thread's own CPU time: on a busy machine its wall time also counts waiting for a core.
+        self.thread_cpu_seconds = 0.0
         self._lock = threading.Lock()
         self._depth = threading.local()
 
@@ -201,7 +203,7 @@ class Recording:
         def timed(*args: Any, **kwargs: Any) -> Any:
             depth = getattr(self._depth, "value", 0)
             self._depth.value = depth + 1
-            start = time.perf_counter()
+            start, thread_start = time.perf_counter(), time.thread_time()
             try:
                 return function(*args, **kwargs)
             finally:
@@ -210,6 +212,7 @@ class Recording:
                     end = time.perf_counter()
                     with self._lock:
                         self.seconds += end - start
+                        self.thread_cpu_seconds += time.thread_time() - thread_start
                         self.ends.append((end, self.cpu()))
 
         return timed
@@ -234,6 +237,7 @@ class ClassRun:
     seconds: float
     cpu_seconds: float
     recording_seconds: float
+    recording_cpu_seconds: float
     graded: int
     recorded_by: tuple[str, ...]
     ends: tuple[tuple[float, float], ...]
@@ -241,6 +245,10 @@ class ClassRun:
     @property
     def recording_ms_each(self) -> float:
         return 1000 * self.recording_seconds / self.graded
+
+    @property
+    def recording_cpu_ms_each(self) -> float:
+        return 1000 * self.recording_cpu_seconds / self.graded
 
     @property
     def seconds_each(self) -> float:
@@ -274,7 +282,15 @@ def timed_class(meter: CpuMeter, submissions: Path, course: Path, **options: Any
     graded = report.graded_now
     assert graded > 0, f"grade_class graded nothing in {course}"
     ends = tuple((wall - start, cpu - before) for wall, cpu in recording.ends)
-    return ClassRun(end - start, cpu_end - before, recording.seconds, graded, tuple(recording.names), ends)
+    return ClassRun(
+        end - start,
+        cpu_end - before,
+        recording.seconds,
+        recording.thread_cpu_seconds,
+        graded,
+        tuple(recording.names),
+        ends,
+    )
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -588,6 +604,9 @@ def render_notebooks(results: Results) -> list[str]:
         )
     overhead = sum(t.class_seconds - t.own.seconds for t in times) / len(times)
     serial = sum(t.classpath.recording_seconds for t in times) / sum(t.classpath.graded for t in times) * 1000
+    serial_cpu = (
+        sum(t.classpath.recording_cpu_seconds for t in times) / sum(t.classpath.graded for t in times) * 1000
+    )
     per_fast = sum(t.fast_path_ms for t in times) / len(times) / 1000
     per_class = sum(t.class_seconds for t in times) / len(times)
     recorded_by = ", ".join(times[0].classpath.recorded_by) or "none found: serial time NOT measured"
@@ -603,7 +622,9 @@ def render_notebooks(results: Results) -> list[str]:
         f" Measured as the wall time the grading process spends inside grade_class's recording step: every"
         f" function named `record` or `record_*` in graders.classroom.grade_class's namespace is wrapped for"
         f" the call (here: {recorded_by}), nested calls counted once, summed and divided by the submissions"
-        " graded. The per-run fixed cost is apart (below).",
+        f" graded. Of it, {serial_cpu:.1f} ms is the recording thread's own CPU time (time.thread_time):"
+        " the rest is waiting for a core the kernels hold, which more cores than workers remove."
+        " The per-run fixed cost is apart (below).",
         f"- Fast path vs class path: {per_class / per_fast:,.0f}× faster per notebook on average"
         f" ({per_fast * 1000:.1f} ms vs {per_class:.1f} s).",
         "- Cell timeouts (CELL_TIMEOUT_SECONDS in graders/core/specs, or its default) are at least"
