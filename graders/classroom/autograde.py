@@ -64,6 +64,9 @@ def autograde(course: Course, outcome: Outcome, limits: Limits) -> Outcome:
     return keep(outcome, grade(job)) if job else outcome
 
 
+UNCOPIED = "its files could not be copied for grading"
+
+
 def prepare(course: Course, outcome: Outcome, limits: Limits) -> tuple[Outcome, Job | None]:
     """A fresh attempt folder for the submission and the job a worker grades it from (None: it cannot be).
 
@@ -73,9 +76,7 @@ def prepare(course: Course, outcome: Outcome, limits: Limits) -> tuple[Outcome, 
     try:
         scratch = new_scratch(course, task)
     except OSError as error:
-        return dataclasses.replace(
-            outcome, problem=f"its files could not be copied for grading: {error}"
-        ), None
+        return dataclasses.replace(outcome, problem=f"{UNCOPIED}: {error}"), None
     outcome = dataclasses.replace(outcome, scratch=scratch)
     too_deep = nesting_problem(course.submitted(task) / f"{task.notebook}.ipynb")
     if too_deep:  # nbgrader's and nbformat's readers recurse: such a file never reaches them
@@ -100,9 +101,7 @@ def prepare(course: Course, outcome: Outcome, limits: Limits) -> tuple[Outcome, 
             limits.sandboxed,
         )
     except OSError as error:
-        return dataclasses.replace(
-            outcome, problem=f"its files could not be copied for grading: {error}"
-        ), None
+        return dataclasses.replace(outcome, problem=f"{UNCOPIED}: {error}"), None
     return outcome, job
 
 
@@ -126,8 +125,6 @@ def keep(outcome: Outcome, graded: Graded) -> Outcome:
     )
     return save_attempt(kept)
 
-
-UNCOPIED = "its files could not be copied for grading"
 
 # An attempt folder's parts: the graded folder and nbgrader's feedback a worker returned, and its log.
 GRADED = "graded"
@@ -170,13 +167,13 @@ def record(course: Course, outcome: Outcome) -> Outcome:
             remove_tree(target)
     failure_log = course.log(f"autograde/{task.notebook}/{task.student}.log")
     failure_log.unlink(missing_ok=True)
+    timestamp = _timestamp(course.submitted(task))
     if outcome.problem:
         if scratch and (scratch / LOG).is_file():
             failure_log.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(scratch / LOG, failure_log)
-        record_ungradable(course.db_url, task.notebook, task.student, _timestamp(course.submitted(task)))
+        record_ungradable(course.db_url, task.notebook, task.student, timestamp)
     else:
-        timestamp = _timestamp(course.submitted(task))
         record_autograded(
             course.db_url,
             task.notebook,
